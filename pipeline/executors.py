@@ -1,0 +1,257 @@
+"""Executors: run a job's stages over input shards, locally (process pool) or on Ray.
+
+The unit of work is a *shard* (one input file). Inside a worker a shard streams through the fused map
+stages in Arrow batches of ``batch_rows`` documents, so memory is bounded by the batch, not the
+shard. Each shard's output is written atomically and its stats file is the completion marker: a
+rerun skips finished shards. Both executors call the same ``run_shard`` on the same stage objects,
+so their outputs are byte-identical.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from tqdm.auto import tqdm
+
+from pipeline.io import AtomicParquetWriter, parquet_shards, read_json, write_json_atomic
+from pipeline.readers import read_batches
+from pipeline.schema import BASE_FIELDS, REJECT_COLUMN, REJECT_STAGE_COLUMN
+from pipeline.stage import GlobalStage, RunContext, Stage, apply_stage, build_stage
+from pipeline.stats import StageStats
+
+log = logging.getLogger(__name__)
+
+#: Fixed schema of reject sinks, whichever stage rejected the document.
+REJECTS_SCHEMA = pa.schema([
+    pa.field("id", pa.string()), pa.field("source", pa.string()), pa.field("url", pa.string()),
+    pa.field("domain", pa.string()), pa.field("text", pa.string()),
+    pa.field(REJECT_STAGE_COLUMN, pa.string()), pa.field(REJECT_COLUMN, pa.string()),
+])
+
+StageSpecs = list[tuple[str, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """Everything a worker needs to process one shard through one map segment."""
+
+    index: int
+    input_path: str
+    input_format: str
+    source: str
+    text_field: str
+    output_path: str
+    stats_path: str
+    rejects_path: str | None
+    batch_rows: int
+    #: True when the input is raw (the segment reports a ``read`` stage).
+    reads_raw_input: bool
+
+    def done(self) -> bool:
+        return Path(self.stats_path).exists() and Path(self.output_path).exists()
+
+
+def build_stages(specs: StageSpecs) -> list[Stage]:
+    return [build_stage(name, cfg) for name, cfg in specs]  # type: ignore[misc]
+
+
+def output_schema(stages: Sequence[Stage]) -> pa.Schema:
+    """The schema of a segment's output when it produced no rows at all."""
+    fields = list(BASE_FIELDS)
+    for st in stages:
+        fields.extend(f for f in st.output_fields if f.name not in {x.name for x in fields})
+    return pa.schema(fields)
+
+
+def run_shard(task: ShardTask, stages: Sequence[Stage]) -> list[dict[str, Any]]:
+    """Stream one shard through ``stages``; write kept rows, rejects and stats; return the stats."""
+    read_stats = StageStats("read")
+    stats = [StageStats(st.name) for st in stages]
+    rejects = AtomicParquetWriter(Path(task.rejects_path), REJECTS_SCHEMA) if task.rejects_path else None
+    with AtomicParquetWriter(Path(task.output_path)) as out:
+        try:
+            for batch in read_batches(Path(task.input_path), task.input_format, task.source,  # type: ignore[arg-type]
+                                      task.batch_rows, read_stats, task.text_field):
+                for st, st_stats in zip(stages, stats):
+                    if batch.num_rows == 0:
+                        break
+                    result = apply_stage(st, batch, st_stats)
+                    if result.rejected is not None and rejects is not None:
+                        rejects.write(result.rejected)
+                    batch = result.kept
+                if batch.num_rows:
+                    out.write(batch)
+            out.commit(fallback_schema=output_schema(stages))
+            if rejects is not None:
+                rejects.commit()
+        except BaseException:
+            if rejects is not None:
+                rejects.abort()
+            raise
+    all_stats = ([read_stats] if task.reads_raw_input else []) + stats
+    payload = {"shard": task.index, "input": task.input_path,
+               "stages": [s.to_dict() for s in all_stats]}
+    write_json_atomic(payload, Path(task.stats_path))
+    return payload["stages"]
+
+
+# ------------------------------------------------------------------ local backend
+
+_WORKER_STAGES: dict[str, list[Stage]] = {}
+
+
+def _local_run(args: tuple[str, ShardTask]) -> list[dict[str, Any]]:
+    key, task = args
+    specs = json.loads(key)
+    if key not in _WORKER_STAGES:  # build (and set up) stages once per worker process
+        _WORKER_STAGES[key] = build_stages([(n, c) for n, c in specs])
+    return run_shard(task, _WORKER_STAGES[key])
+
+
+class LocalContext(RunContext):
+    """Process-pool execution on this machine (``workers == 1`` runs in-process)."""
+
+    def __init__(self, workers: int, seed: int, scratch_dir: Path) -> None:
+        self.workers = workers if workers > 0 else (os.cpu_count() or 1)
+        self.seed = seed
+        self.scratch_dir = scratch_dir
+
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any], desc: str = "") -> list[Any]:
+        items = list(items)
+        if self.workers == 1 or len(items) <= 1:
+            return [fn(it) for it in tqdm(items, desc=desc or None, disable=not desc, leave=False)]
+        ctx = mp.get_context("fork")
+        with ProcessPoolExecutor(max_workers=min(self.workers, len(items)), mp_context=ctx) as pool:
+            return list(tqdm(pool.map(fn, items), total=len(items), desc=desc or None,
+                             disable=not desc, leave=False))
+
+    def run_map(self, specs: StageSpecs, tasks: list[ShardTask], desc: str) -> None:
+        key = json.dumps(specs, sort_keys=True)
+        self.map(_local_run, [(key, t) for t in tasks], desc=desc)
+
+
+# ------------------------------------------------------------------ Ray backend
+
+class _RayShardRunner:
+    """Ray Data actor: builds the stages once, then processes one shard per call."""
+
+    def __init__(self, specs: StageSpecs) -> None:
+        self.stages = build_stages(specs)
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        import numpy as np
+
+        out = []
+        for raw in batch["task"]:
+            task = ShardTask(**json.loads(raw))
+            out.append(json.dumps(run_shard(task, self.stages)))
+        return {"stats": np.array(out, dtype=object)}
+
+
+def _ray_call(fn: Callable[[Any], Any], item: Any) -> Any:
+    return fn(item)
+
+
+class RayContext(RunContext):
+    """Ray execution: map segments stream shards through Ray Data actors; ``map`` uses Ray tasks."""
+
+    def __init__(self, workers: int, seed: int, scratch_dir: Path, address: str | None = None,
+                 num_cpus: int | None = None) -> None:
+        import ray
+
+        if not ray.is_initialized():
+            address = address or os.environ.get("RAY_ADDRESS")
+            if address:
+                ray.init(address=address, log_to_driver=False)
+            else:
+                ray.init(num_cpus=num_cpus or max(workers, 1), include_dashboard=False,
+                         log_to_driver=False)
+        cluster_cpus = int(ray.cluster_resources().get("CPU", 1))
+        self.workers = workers if workers > 0 else cluster_cpus
+        self.seed = seed
+        self.scratch_dir = scratch_dir
+
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any], desc: str = "") -> list[Any]:
+        import ray
+
+        remote = ray.remote(num_cpus=1)(_ray_call)
+        refs = [remote.remote(fn, it) for it in items]
+        results: list[Any] = []
+        for ref in tqdm(refs, desc=desc or None, disable=not desc, leave=False):
+            results.append(ray.get(ref))
+        return results
+
+    def run_map(self, specs: StageSpecs, tasks: list[ShardTask], desc: str) -> None:
+        import ray.data
+
+        rows = [{"task": json.dumps(asdict(t))} for t in tasks]
+        ds = ray.data.from_items(rows, override_num_blocks=max(1, len(rows)))
+        ds = ds.map_batches(_RayShardRunner, fn_constructor_kwargs={"specs": specs}, batch_size=1,
+                            concurrency=max(1, min(self.workers, len(rows))), num_cpus=1)
+        for _ in tqdm(ds.iter_rows(), total=len(rows), desc=desc or None, disable=not desc, leave=False):
+            pass
+
+
+def make_context(kind: str, workers: int, seed: int, scratch_dir: Path,
+                 ray_address: str | None = None, ray_cpus: int | None = None) -> LocalContext | RayContext:
+    if kind == "ray":
+        return RayContext(workers, seed, scratch_dir, ray_address, ray_cpus)
+    if kind == "local":
+        return LocalContext(workers, seed, scratch_dir)
+    raise ValueError(f"unknown executor {kind!r} (use 'local' or 'ray')")
+
+
+# ------------------------------------------------------------------ segments
+
+def load_shard_stats(stats_dir: Path) -> list[list[StageStats]]:
+    out = []
+    for p in sorted(stats_dir.glob("part-*.json")):
+        out.append([StageStats.from_dict(d) for d in read_json(p)["stages"]])
+    return out
+
+
+def run_map_segment(ctx: LocalContext | RayContext, specs: StageSpecs,
+                    inputs: list[tuple[Path, str, str, str]], seg_dir: Path,
+                    rejects_dir: Path | None, batch_rows: int, reads_raw_input: bool,
+                    desc: str) -> list[list[StageStats]]:
+    """Run fused map stages over every input shard (skipping finished ones); return per-shard stats."""
+    stats_dir = seg_dir / "_stats"
+    tasks = []
+    for i, (path, fmt, source, text_field) in enumerate(inputs):
+        name = f"part-{i:05d}"
+        tasks.append(ShardTask(
+            index=i, input_path=str(path), input_format=fmt, source=source, text_field=text_field,
+            output_path=str(seg_dir / f"{name}.parquet"), stats_path=str(stats_dir / f"{name}.json"),
+            rejects_path=str(rejects_dir / f"{name}.parquet") if rejects_dir else None,
+            batch_rows=batch_rows, reads_raw_input=reads_raw_input))
+    for d in (seg_dir, rejects_dir, stats_dir):  # leftovers of a killed run
+        if d is not None and d.exists():
+            for stale in d.glob(".*.tmp"):
+                stale.unlink()
+    todo = [t for t in tasks if not t.done()]
+    if len(todo) < len(tasks):
+        log.info("%s: %d of %d shards already done, resuming", seg_dir.name, len(tasks) - len(todo), len(tasks))
+    if todo:
+        ctx.run_map(specs, todo, desc)
+    return load_shard_stats(stats_dir)
+
+
+def run_global_segment(ctx: RunContext, stage: GlobalStage, inputs: list[Path], seg_dir: Path,
+                       rejects_dir: Path | None) -> list[list[StageStats]]:
+    """Run a global stage once; its success file (with stats) marks it complete."""
+    marker = seg_dir / "_stats" / "global.json"
+    if marker.exists() and len(parquet_shards(seg_dir)) == len(inputs):
+        log.info("%s: already done", seg_dir.name)
+    else:
+        stats = stage.run(inputs, seg_dir, rejects_dir, ctx)
+        write_json_atomic({"stages_per_shard": [s.to_dict() for s in stats]}, marker)
+    return [[StageStats.from_dict(d)] for d in read_json(marker)["stages_per_shard"]]

@@ -1,0 +1,132 @@
+"""Atomic Parquet writing and small file helpers shared by executors and stages."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+#: Rows per Parquet row group: large enough for fast scans, small enough for bounded readers.
+ROW_GROUP_ROWS = 16_384
+PARQUET_OPTIONS: dict[str, Any] = {
+    "compression": "zstd",
+    "compression_level": 3,
+    "use_dictionary": True,
+    "write_statistics": True,
+}
+
+
+class AtomicParquetWriter:
+    """Stream tables into one Parquet file that appears (renamed from a temp file) only on commit.
+
+    The first table (or ``schema``) fixes the file schema; later tables are conformed to it:
+    missing columns become nulls, column order and types follow the schema.
+    """
+
+    def __init__(self, path: Path, schema: pa.Schema | None = None) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        os.close(fd)
+        self.schema = schema
+        self.rows = 0
+        self._writer: pq.ParquetWriter | None = None
+
+    def write(self, table: pa.Table) -> None:
+        if self.schema is None:
+            self.schema = table.schema
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self._tmp, self.schema, **PARQUET_OPTIONS)
+        if table.num_rows == 0:
+            return
+        table = conform_to(table, self.schema)
+        self._writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+        self.rows += table.num_rows
+
+    def commit(self, fallback_schema: pa.Schema | None = None) -> int:
+        """Close and move into place; an empty output is written with ``fallback_schema``."""
+        if self._writer is None:
+            schema = self.schema or fallback_schema
+            if schema is None:
+                raise ValueError(f"cannot write {self.path}: no tables and no schema")
+            self._writer = pq.ParquetWriter(self._tmp, schema, **PARQUET_OPTIONS)
+        self._writer.close()
+        self._writer = None
+        os.replace(self._tmp, self.path)
+        return self.rows
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if os.path.exists(self._tmp):
+            os.unlink(self._tmp)
+
+    def __enter__(self) -> AtomicParquetWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        if exc_type is not None or self._writer is not None or os.path.exists(self._tmp):
+            self.abort()
+
+
+def conform_to(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Select/cast ``table`` to ``schema``, filling columns it lacks with nulls."""
+    if table.schema == schema:
+        return table
+    cols = []
+    for f in schema:
+        if f.name in table.column_names:
+            col = table.column(f.name)
+            cols.append(col if col.type == f.type else col.cast(f.type))
+        else:
+            cols.append(pa.nulls(table.num_rows, f.type))
+    return pa.Table.from_arrays(cols, schema=schema)
+
+
+def write_parquet_atomic(tables: Iterable[pa.Table] | pa.Table, path: Path,
+                         schema: pa.Schema | None = None) -> int:
+    """Stream tables into ``path`` (zstd) via a temp file and rename; return rows written."""
+    if isinstance(tables, pa.Table):
+        tables = [tables]
+    with AtomicParquetWriter(path, schema) as writer:
+        for table in tables:
+            writer.write(table)
+        return writer.commit()
+
+
+def write_json_atomic(obj: Any, path: Path) -> None:
+    """Write JSON (sorted keys, UTF-8) via temp file + rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(obj, fh, ensure_ascii=False, indent=2, sort_keys=True, default=str)
+        fh.write("\n")
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> Any:
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def iter_parquet_batches(path: Path, batch_rows: int, columns: list[str] | None = None) -> Iterator[pa.Table]:
+    """Stream a Parquet file as tables of at most ``batch_rows`` rows."""
+    pf = pq.ParquetFile(path)
+    for rb in pf.iter_batches(batch_size=batch_rows, columns=columns):
+        yield pa.Table.from_batches([rb])
+
+
+def parquet_shards(directory: Path) -> list[Path]:
+    """Completed Parquet shards in a directory, in name order (temp files excluded)."""
+    directory = Path(directory)
+    if not directory.exists():
+        return []
+    return sorted(p for p in directory.glob("*.parquet") if not p.name.startswith("."))

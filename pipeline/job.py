@@ -1,0 +1,152 @@
+"""Job files: YAML validated with pydantic into a ``JobConfig`` with clear error messages."""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pipeline.readers import InputFormat
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+
+
+class JobError(ValueError):
+    """A job file that cannot run, with a message that says why and where."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InputSpec(_Strict):
+    """One input: files/globs of a format, or the embedded demo sample."""
+
+    paths: list[str] = Field(default_factory=list, description="files or glob patterns")
+    format: InputFormat = "auto"
+    source: str | None = Field(None, description="source name for these documents (default: input kind)")
+    text_field: str = "text"
+    embedded: Literal["demo"] | None = Field(None, description="use the bundled generated sample")
+    demo_pages: int | None = Field(None, gt=0, description="pages in the embedded sample")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> InputSpec:
+        if bool(self.paths) == bool(self.embedded):
+            raise ValueError("give either 'paths' or 'embedded', not both and not neither")
+        return self
+
+
+class StageSpec(_Strict):
+    """A stage by registered name plus its config keys (validated by the stage's own model)."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str
+
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class RaySpec(_Strict):
+    address: str | None = Field(None, description="Ray cluster address; default $RAY_ADDRESS or a local Ray")
+    num_cpus: int | None = Field(None, gt=0, description="CPUs for a local Ray (default: workers)")
+
+
+class JobConfig(_Strict):
+    name: str = Field(..., min_length=1)
+    output_dir: str = Field(..., description="run directory (relative paths are relative to the working directory)")
+    inputs: list[InputSpec] = Field(..., min_length=1)
+    stages: list[StageSpec] = Field(default_factory=list)
+    executor: Literal["local", "ray"] = "local"
+    workers: int = Field(2, ge=0, description="parallel workers; 0 means every core")
+    batch_rows: int = Field(1000, gt=0, description="documents per Arrow batch inside a worker")
+    write_rejects: bool = True
+    seed: int = 0
+    ray: RaySpec = Field(default_factory=RaySpec)
+
+    #: Directory of the job file, for resolving relative paths (not part of the YAML).
+    base_dir: Path = Field(default=PACKAGE_ROOT, exclude=True)
+
+    @model_validator(mode="after")
+    def _stages_exist(self) -> JobConfig:
+        from pipeline.stage import registry
+
+        reg = registry()
+        for i, spec in enumerate(self.stages):
+            if spec.name not in reg:
+                raise ValueError(f"stages[{i}]: unknown stage {spec.name!r}; known: {', '.join(sorted(reg))}")
+            try:
+                reg[spec.name].Config(**spec.options())
+            except ValidationError as exc:
+                raise ValueError(f"stages[{i}] ({spec.name}): {_short(exc)}") from None
+        return self
+
+    def resolve(self, path: str | Path) -> Path:
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else (self.base_dir / p).resolve()
+
+    @property
+    def run_dir(self) -> Path:
+        return self.resolve(self.output_dir)
+
+    def expand_inputs(self) -> list[tuple[Path, InputFormat, str, str]]:
+        """Every input file as (path, format, source, text_field), in a deterministic order."""
+        files: list[tuple[Path, InputFormat, str, str]] = []
+        for i, spec in enumerate(self.inputs):
+            if spec.embedded == "demo":
+                from pipeline.demo_sample import ensure_demo_warc
+
+                kwargs = {"n_pages": spec.demo_pages} if spec.demo_pages else {}
+                path = ensure_demo_warc(self.run_dir / "input", seed=self.seed, **kwargs)
+                files.append((path, "warc", spec.source or "web_demo", spec.text_field))
+                continue
+            matched: list[Path] = []
+            for pattern in spec.paths:
+                resolved = str(self.resolve(pattern))
+                hits = sorted(glob.glob(resolved, recursive=True)) if glob.has_magic(resolved) else [resolved]
+                matched.extend(Path(h) for h in hits)
+            missing = [str(p) for p in matched if not p.exists()]
+            if missing:
+                raise JobError(f"inputs[{i}]: input not found: {', '.join(missing[:5])}")
+            if not matched:
+                raise JobError(f"inputs[{i}]: no file matches {spec.paths}")
+            for p in matched:
+                files.append((p, spec.format, spec.source or "input", spec.text_field))
+        return files
+
+
+def _short(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err["loc"]) or "(root)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        parts.append(f"{loc}: {msg}")
+    return "; ".join(parts)
+
+
+def parse_job(data: dict[str, Any], base_dir: Path | None = None, source: str = "job") -> JobConfig:
+    """Validate a job mapping; raise ``JobError`` with every problem listed."""
+    if not isinstance(data, dict):
+        raise JobError(f"{source}: a job file must be a mapping, got {type(data).__name__}")
+    try:
+        return JobConfig(**data, base_dir=base_dir or Path.cwd())
+    except ValidationError as exc:
+        raise JobError(f"{source}: invalid job: {_short(exc)}") from None
+
+
+def load_job(path: str | Path, overrides: dict[str, Any] | None = None) -> JobConfig:
+    """Read and validate a YAML job file. ``overrides`` replace top-level keys."""
+    path = Path(path)
+    if not path.exists():
+        raise JobError(f"job file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise JobError(f"{path}: not valid YAML: {exc}") from None
+    if overrides:
+        data = {**(data or {}), **overrides}
+    return parse_job(data, base_dir=Path.cwd(), source=str(path))

@@ -1,0 +1,124 @@
+"""Run a curation job: plan segments, execute them, write the funnel and the manifest."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import yaml
+
+from pipeline.executors import make_context, run_global_segment, run_map_segment
+from pipeline.io import parquet_shards, write_json_atomic
+from pipeline.job import JobConfig
+from pipeline.stage import GlobalStage, build_stage
+from pipeline.stats import StageStats, funnel, merge_stage_lists
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Segment:
+    """Consecutive map stages fused into one pass, or one global stage."""
+
+    kind: str  # "map" | "global"
+    specs: list[tuple[str, dict[str, Any]]]
+
+    @property
+    def label(self) -> str:
+        return "+".join(name for name, _ in self.specs) or "read"
+
+
+def plan_segments(job: JobConfig) -> list[Segment]:
+    segments: list[Segment] = []
+    for spec in job.stages:
+        stage = build_stage(spec.name, spec.options())
+        if isinstance(stage, GlobalStage):
+            segments.append(Segment("global", [(spec.name, spec.options())]))
+        elif segments and segments[-1].kind == "map":
+            segments[-1].specs.append((spec.name, spec.options()))
+        else:
+            segments.append(Segment("map", [(spec.name, spec.options())]))
+    if not segments or segments[0].kind == "global":
+        segments.insert(0, Segment("map", []))  # raw inputs must become Parquet first
+    return segments
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    output_dir: Path
+    funnel: dict[str, Any]
+    seconds: float
+
+
+def code_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        pkg = version("axk1-data")
+    except PackageNotFoundError:
+        pkg = "unknown"
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).resolve().parent, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        sha = ""
+    return f"{pkg}+{sha}" if sha else pkg
+
+
+def run_job(job: JobConfig, executor: str | None = None) -> RunResult:
+    """Execute every segment of ``job`` (resuming finished shards) and write funnel + manifest."""
+    t0 = time.perf_counter()
+    run_dir = job.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "job.yaml").write_text(
+        yaml.safe_dump(job.model_dump(mode="json"), sort_keys=False, allow_unicode=True), encoding="utf-8")
+    kind = executor or job.executor
+    ctx = make_context(kind, job.workers, job.seed, run_dir / "scratch", job.ray.address, job.ray.num_cpus)
+    inputs: list[tuple[Path, str, str, str]] = [(p, f, s, t) for p, f, s, t in job.expand_inputs()]
+    segments = plan_segments(job)
+    per_segment_stats: list[list[StageStats]] = []
+    seg_dir = run_dir
+    for k, seg in enumerate(segments):
+        seg_dir = run_dir / "stages" / f"{k:02d}-{seg.label}"
+        rejects_dir = run_dir / "rejects" / seg_dir.name if job.write_rejects else None
+        log.info("segment %d/%d: %s over %d shards", k + 1, len(segments), seg.label, len(inputs))
+        if seg.kind == "map":
+            shard_stats = run_map_segment(ctx, seg.specs, inputs, seg_dir, rejects_dir, job.batch_rows,
+                                          reads_raw_input=(k == 0), desc=f"{seg.label}")
+        else:
+            name, cfg = seg.specs[0]
+            stage = build_stage(name, cfg)
+            assert isinstance(stage, GlobalStage)
+            shard_stats = run_global_segment(ctx, stage, [p for p, *_ in inputs], seg_dir, rejects_dir)
+        per_segment_stats.extend(merge_stage_lists(shard_stats))
+        inputs = [(p, "parquet", "", "text") for p in parquet_shards(seg_dir)]
+    result_funnel = funnel(per_segment_stats)
+    write_json_atomic(result_funnel, run_dir / "funnel.json")
+    write_manifest(job, run_dir, seg_dir, result_funnel)
+    seconds = time.perf_counter() - t0
+    log.info("job %s: %s -> %s documents in %.1f s; output %s", job.name, result_funnel["docs_in"],
+             result_funnel["docs_out"], seconds, seg_dir)
+    return RunResult(run_dir, seg_dir, result_funnel, seconds)
+
+
+def write_manifest(job: JobConfig, run_dir: Path, output_dir: Path, result_funnel: dict[str, Any]) -> None:
+    files = []
+    for p in parquet_shards(output_dir):
+        meta = pq.read_metadata(p)
+        files.append({"path": str(p.relative_to(run_dir)), "rows": meta.num_rows, "bytes": p.stat().st_size})
+    write_json_atomic({
+        "job": job.name,
+        "code_version": code_version(),
+        "config": job.model_dump(mode="json"),
+        "output_dir": str(output_dir.relative_to(run_dir)),
+        "files": files,
+        "rows": sum(f["rows"] for f in files),
+        "bytes": sum(f["bytes"] for f in files),
+        "funnel": "funnel.json",
+    }, run_dir / "manifest.json")

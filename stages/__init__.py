@@ -1,0 +1,3 @@
+"""Curation stages. Importing this package registers every stage with ``pipeline.stage``."""
+
+from stages import extract  # noqa: F401

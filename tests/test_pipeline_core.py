@@ -1,0 +1,180 @@
+"""Core pipeline: stage accounting, job validation, executors, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+import yaml
+
+from pipeline.job import JobError, load_job, parse_job
+from pipeline.runner import run_job
+from pipeline.stage import Stage, StageConfig, apply_stage
+from pipeline.stats import StageStats
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class _Cfg(StageConfig):
+    min_len: int = 5
+
+
+class _LengthFilter(Stage):
+    """Test stage: rejects short texts, raises on texts containing 'BOOM'."""
+
+    name = "test_length_filter"
+    Config = _Cfg
+    output_fields = [pa.field("n_chars", pa.int64())]
+
+    def process(self, batch: pa.Table, stats: StageStats) -> pa.Table:
+        texts = batch.column("text")
+        if pc.any(pc.match_substring(texts, "BOOM")).as_py():
+            raise RuntimeError("boom")
+        n = pc.utf8_length(texts).cast(pa.int64())
+        reason = pc.if_else(pc.less(n, self.config.min_len), "too_short", pa.scalar(None, pa.string()))
+        return batch.append_column("n_chars", n).append_column("reject_reason", reason)
+
+
+def _batch(texts: list[str]) -> pa.Table:
+    return pa.table({"id": [str(i) for i in range(len(texts))], "text": texts})
+
+
+def test_apply_stage_accounts_for_every_row_and_isolates_errors():
+    stats = StageStats("t")
+    res = apply_stage(_LengthFilter(), _batch(["hello world", "hi", "BOOM here", "long enough"]), stats)
+    assert res.kept.column("text").to_pylist() == ["hello world", "long enough"]
+    assert stats.rejected == {"too_short": 1} and stats.errors == {"RuntimeError": 1}
+    assert stats.balanced() and stats.docs_in == 4
+    reasons = res.rejected.column("reject_reason").to_pylist()
+    assert sorted(reasons) == ["error:RuntimeError", "too_short"]
+    assert set(res.rejected.column("reject_stage").to_pylist()) == {"test_length_filter"}
+
+
+def test_stage_config_rejects_unknown_keys():
+    with pytest.raises(Exception, match="extra"):
+        _LengthFilter({"min_length": 3})
+
+
+def _jsonl_inputs(tmp: Path, n_files: int, n_docs: int) -> str:
+    for f in range(n_files):
+        with open(tmp / f"in-{f:02d}.jsonl", "w", encoding="utf-8") as fh:
+            for i in range(n_docs):
+                text = f"문서 {f}-{i}: " + "한국어 텍스트와 English words. " * (1 + i % 7)
+                if i % 13 == 0:
+                    text = ""
+                fh.write(json.dumps({"text": text, "url": f"https://ex{f}.kr/{i}"}, ensure_ascii=False) + "\n")
+            fh.write("{broken json\n")
+    return str(tmp / "in-*.jsonl")
+
+
+def _job(tmp: Path, out: str, pattern: str, **kw) -> dict:
+    return {"name": "t", "output_dir": str(tmp / out), "workers": kw.pop("workers", 2), "batch_rows": 64,
+            "inputs": [{"paths": [pattern], "source": "test"}],
+            "stages": [{"name": "extract"}], **kw}
+
+
+def _outputs(run_dir: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(run_dir)): p.read_bytes()
+            for p in sorted(run_dir.glob("stages/**/*.parquet")) if not p.name.startswith(".")}
+
+
+def test_job_validation_messages(tmp_path):
+    with pytest.raises(JobError, match="unknown key"):
+        parse_job({"name": "x", "output_dir": "o", "inputs": [{"paths": ["a"]}], "bogus": 1})
+    with pytest.raises(JobError, match="stages.0. .extract.: engine"):
+        parse_job({"name": "x", "output_dir": "o", "inputs": [{"paths": ["a"]}],
+                   "stages": [{"name": "extract", "engine": "nope"}]})
+    with pytest.raises(JobError, match="unknown stage 'nope'"):
+        parse_job({"name": "x", "output_dir": "o", "inputs": [{"paths": ["a"]}], "stages": [{"name": "nope"}]})
+    with pytest.raises(JobError, match="batch_rows"):
+        parse_job({"name": "x", "output_dir": "o", "inputs": [{"paths": ["a"]}], "batch_rows": "many"})
+    with pytest.raises(JobError, match="inputs"):
+        parse_job({"name": "x", "output_dir": "o"})
+    job = parse_job({"name": "x", "output_dir": str(tmp_path), "inputs": [{"paths": [str(tmp_path / "none.jsonl")]}]})
+    with pytest.raises(JobError, match="input not found"):
+        job.expand_inputs()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed", encoding="utf-8")
+    with pytest.raises(JobError, match="not valid YAML"):
+        load_job(bad)
+
+
+def test_local_run_funnel_balances_and_is_deterministic(tmp_path):
+    pattern = _jsonl_inputs(tmp_path, 3, 300)
+    a = run_job(parse_job(_job(tmp_path, "a", pattern)))
+    b = run_job(parse_job(_job(tmp_path, "b", pattern, workers=1)))
+    assert _outputs(a.run_dir) == _outputs(b.run_dir)
+    f = json.loads((a.run_dir / "funnel.json").read_text())
+    read, extract = f["stages"]
+    assert read["docs_in"] == 903 and read["errors"] == {"jsonl_decode": 3}
+    assert extract["rejected"] == {"empty": 3 * 24} and extract["docs_in"] == read["kept"]
+    assert all(s["balanced"] for s in f["stages"])
+    manifest = json.loads((a.run_dir / "manifest.json").read_text())
+    assert manifest["rows"] == f["docs_out"] and len(manifest["files"]) == 3
+    rejects = list((a.run_dir / "rejects").rglob("part-*.parquet"))
+    assert len(rejects) == 3
+
+
+def test_ray_executor_matches_local(tmp_path, ray_session):
+    pattern = _jsonl_inputs(tmp_path, 3, 200)
+    local = run_job(parse_job(_job(tmp_path, "local", pattern)), executor="local")
+    ray_run = run_job(parse_job(_job(tmp_path, "ray", pattern)), executor="ray")
+    assert _outputs(local.run_dir) == _outputs(ray_run.run_dir)
+    assert local.funnel["stages"][1]["kept"] == ray_run.funnel["stages"][1]["kept"]
+
+
+def test_killed_run_resumes_to_identical_output(tmp_path):
+    pattern = _jsonl_inputs(tmp_path, 12, 3000)
+    job = _job(tmp_path, "killed", pattern, workers=1)
+    job_file = tmp_path / "job.yaml"
+    job_file.write_text(yaml.safe_dump(job), encoding="utf-8")
+    cmd = [sys.executable, "-m", "pipeline.cli", "run", str(job_file)]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    stats_dir = tmp_path / "killed" / "stages" / "00-extract" / "_stats"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(stats_dir.glob("part-*.json"))) < 2:
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = len(list(stats_dir.glob("part-*.json")))
+    assert 0 < done_before < 12, "the run must be killed midway"
+    subprocess.run(cmd, cwd=REPO, check=True, capture_output=True)
+    full = run_job(parse_job(_job(tmp_path, "full", pattern, workers=1)))
+    assert _outputs(tmp_path / "killed") == _outputs(full.run_dir)
+    assert not list((tmp_path / "killed").rglob(".*.tmp"))
+    def strip_time(f: dict) -> dict:
+        return {**f, "stages": [{k: v for k, v in s.items() if k != "seconds"} for s in f["stages"]]}
+
+    assert strip_time(json.loads((tmp_path / "killed" / "funnel.json").read_text())) == strip_time(full.funnel)
+
+
+def test_cli_stage_runs_one_stage(tmp_path):
+    pattern = _jsonl_inputs(tmp_path, 1, 50)
+    out = tmp_path / "one.parquet"
+    rejects = tmp_path / "rej.parquet"
+    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "stage", "extract", "--input",
+                        pattern.replace("*", "00"), "--output", str(out), "--rejects", str(rejects),
+                        "--set", "min_text_chars=30"], cwd=REPO, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    import pyarrow.parquet as pq
+
+    assert pq.read_metadata(out).num_rows == report["docs_out"] > 0
+    assert pq.read_metadata(rejects).num_rows == report["stages"][1]["docs_in"] - report["docs_out"]
+
+
+def test_cli_reports_bad_job_clearly(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\noutput_dir: o\ninputs: [{paths: [a]}]\nstages: [{name: extract, enginee: x}]\n")
+    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(bad)], cwd=REPO,
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "enginee: unknown key" in r.stderr
