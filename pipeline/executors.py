@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 from tqdm.auto import tqdm
 
-from pipeline.io import AtomicParquetWriter, parquet_shards, read_json, write_json_atomic
+from pipeline.io import AtomicParquetWriter, read_json, write_json_atomic
 from pipeline.readers import read_batches
 from pipeline.schema import BASE_FIELDS, REJECT_COLUMN, REJECT_STAGE_COLUMN
 from pipeline.stage import GlobalStage, RunContext, Stage, apply_stage, build_stage
@@ -249,7 +249,7 @@ def run_global_segment(ctx: RunContext, stage: GlobalStage, inputs: list[Path], 
                        rejects_dir: Path | None) -> list[list[StageStats]]:
     """Run a global stage once; its success file (with stats) marks it complete."""
     marker = seg_dir / "_stats" / "global.json"
-    if marker.exists() and len(parquet_shards(seg_dir)) == len(inputs):
+    if marker.exists():
         log.info("%s: already done", seg_dir.name)
     else:
         stats = stage.run(inputs, seg_dir, rejects_dir, ctx)

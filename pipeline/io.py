@@ -58,6 +58,7 @@ class AtomicParquetWriter:
             self._writer = pq.ParquetWriter(self._tmp, schema, **PARQUET_OPTIONS)
         self._writer.close()
         self._writer = None
+        os.chmod(self._tmp, 0o644)
         os.replace(self._tmp, self.path)
         return self.rows
 
@@ -109,6 +110,7 @@ def write_json_atomic(obj: Any, path: Path) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(obj, fh, ensure_ascii=False, indent=2, sort_keys=True, default=str)
         fh.write("\n")
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
 
@@ -129,4 +131,5 @@ def parquet_shards(directory: Path) -> list[Path]:
     directory = Path(directory)
     if not directory.exists():
         return []
-    return sorted(p for p in directory.glob("*.parquet") if not p.name.startswith("."))
+    return sorted((p for p in directory.rglob("*.parquet") if not p.name.startswith(".")),
+                  key=lambda p: str(p.relative_to(directory)))

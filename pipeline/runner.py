@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from pipeline.executors import make_context, run_global_segment, run_map_segment
-from pipeline.io import parquet_shards, write_json_atomic
+from pipeline.io import parquet_shards, read_json, write_json_atomic
 from pipeline.job import JobConfig
 from pipeline.stage import GlobalStage, build_stage
 from pipeline.stats import StageStats, funnel, merge_stage_lists
@@ -112,8 +112,12 @@ def write_manifest(job: JobConfig, run_dir: Path, output_dir: Path, result_funne
     for p in parquet_shards(output_dir):
         meta = pq.read_metadata(p)
         files.append({"path": str(p.relative_to(run_dir)), "rows": meta.num_rows, "bytes": p.stat().st_size})
+    plan_file = output_dir / "_mix_plan.json"
+    plan = read_json(plan_file) if plan_file.exists() else None
     write_json_atomic({
         "job": job.name,
+        "mix": plan,
+        "estimated_tokens": plan["achieved_tokens"] if plan else None,
         "code_version": code_version(),
         "config": job.model_dump(mode="json"),
         "output_dir": str(output_dir.relative_to(run_dir)),
