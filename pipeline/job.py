@@ -30,7 +30,8 @@ class InputSpec(_Strict):
     source: str | None = Field(None, description="source name for these documents (default: input kind)")
     text_field: str = "text"
     embedded: Literal["demo"] | None = Field(None, description="use the bundled generated sample")
-    demo_pages: int | None = Field(None, gt=0, description="pages in the embedded sample")
+    demo_pages: int | None = Field(None, gt=0, description="pages in the embedded sample (all shards)")
+    demo_shards: int = Field(4, gt=0, le=256, description="WARC files the embedded sample is split into")
 
     @model_validator(mode="after")
     def _one_kind(self) -> InputSpec:
@@ -63,6 +64,7 @@ class JobConfig(_Strict):
     workers: int = Field(2, ge=0, description="parallel workers; 0 means every core")
     batch_rows: int = Field(1000, gt=0, description="documents per Arrow batch inside a worker")
     write_rejects: bool = True
+    report: bool = Field(True, description="write the statistics report (report/index.html) at the end")
     seed: int = 0
     ray: RaySpec = Field(default_factory=RaySpec)
 
@@ -96,11 +98,12 @@ class JobConfig(_Strict):
         files: list[tuple[Path, InputFormat, str, str]] = []
         for i, spec in enumerate(self.inputs):
             if spec.embedded == "demo":
-                from pipeline.demo_sample import ensure_demo_warc
+                from pipeline.demo_sample import DEMO_DEFAULT_PAGES, ensure_demo_warc
 
-                kwargs = {"n_pages": spec.demo_pages} if spec.demo_pages else {}
-                path = ensure_demo_warc(self.run_dir / "input", seed=self.seed, **kwargs)
-                files.append((path, "warc", spec.source or "web_demo", spec.text_field))
+                per_shard = max(1, (spec.demo_pages or DEMO_DEFAULT_PAGES) // spec.demo_shards)
+                for k in range(spec.demo_shards):
+                    path = ensure_demo_warc(self.run_dir / "input", seed=self.seed * 1000 + k, n_pages=per_shard)
+                    files.append((path, "warc", spec.source or "web_demo", spec.text_field))
                 continue
             matched: list[Path] = []
             for pattern in spec.paths:

@@ -101,6 +101,10 @@ def run_job(job: JobConfig, executor: str | None = None) -> RunResult:
     result_funnel = funnel(per_segment_stats)
     write_json_atomic(result_funnel, run_dir / "funnel.json")
     write_manifest(job, run_dir, seg_dir, result_funnel)
+    if job.report:
+        from pipeline.report import build_report
+
+        build_report(run_dir)
     seconds = time.perf_counter() - t0
     log.info("job %s: %s -> %s documents in %.1f s; output %s", job.name, result_funnel["docs_in"],
              result_funnel["docs_out"], seconds, seg_dir)

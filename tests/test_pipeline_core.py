@@ -77,6 +77,7 @@ def _jsonl_inputs(tmp: Path, n_files: int, n_docs: int) -> str:
 
 def _job(tmp: Path, out: str, pattern: str, **kw) -> dict:
     return {"name": "t", "output_dir": str(tmp / out), "workers": kw.pop("workers", 2), "batch_rows": 64,
+            "report": False,
             "inputs": [{"paths": [pattern], "source": "test"}],
             "stages": [{"name": "extract"}], **kw}
 
