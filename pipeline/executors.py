@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
 from pipeline.io import AtomicParquetWriter, read_json, write_json_atomic
@@ -55,9 +56,11 @@ class ShardTask:
     batch_rows: int
     #: True when the input is raw (the segment reports a ``read`` stage).
     reads_raw_input: bool
+    #: Write kept rows to ``<dir>/<column>=<value>/<name>`` per value of this column instead.
+    partition_by: str | None = None
 
     def done(self) -> bool:
-        return Path(self.stats_path).exists() and Path(self.output_path).exists()
+        return Path(self.stats_path).exists()
 
 
 def build_stages(specs: StageSpecs) -> list[Stage]:
@@ -72,31 +75,71 @@ def output_schema(stages: Sequence[Stage]) -> pa.Schema:
     return pa.schema(fields)
 
 
+class _PartitionedWriter:
+    """Kept rows to one file per value of ``column`` (hive layout), or to a single file."""
+
+    def __init__(self, output_path: Path, column: str | None) -> None:
+        self.path = output_path
+        self.column = column
+        self.writers: dict[str, AtomicParquetWriter] = {}
+
+    def _writer(self, value: str) -> AtomicParquetWriter:
+        if value not in self.writers:
+            path = self.path if self.column is None else (
+                self.path.parent / f"{self.column}={value}" / self.path.name)
+            self.writers[value] = AtomicParquetWriter(path)
+        return self.writers[value]
+
+    def write(self, table: pa.Table) -> None:
+        if self.column is None or self.column not in table.column_names:
+            self._writer("" if self.column is None else "und").write(table)
+            return
+        values = pc.fill_null(table.column(self.column).cast(pa.string()), "und")
+        for value in pc.unique(values).to_pylist():
+            self._writer(_safe_value(value)).write(table.filter(pc.equal(values, value)))
+
+    def commit(self, fallback_schema: pa.Schema) -> None:
+        if self.column is None:
+            self._writer("").commit(fallback_schema=fallback_schema)
+            return
+        for w in self.writers.values():
+            w.commit(fallback_schema=fallback_schema)
+
+    def abort(self) -> None:
+        for w in self.writers.values():
+            w.abort()
+
+
+def _safe_value(value: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in value)[:64] or "_"
+
+
 def run_shard(task: ShardTask, stages: Sequence[Stage]) -> list[dict[str, Any]]:
     """Stream one shard through ``stages``; write kept rows, rejects and stats; return the stats."""
     read_stats = StageStats("read")
     stats = [StageStats(st.name) for st in stages]
     rejects = AtomicParquetWriter(Path(task.rejects_path), REJECTS_SCHEMA) if task.rejects_path else None
-    with AtomicParquetWriter(Path(task.output_path)) as out:
-        try:
-            for batch in read_batches(Path(task.input_path), task.input_format, task.source,  # type: ignore[arg-type]
-                                      task.batch_rows, read_stats, task.text_field):
-                for st, st_stats in zip(stages, stats):
-                    if batch.num_rows == 0:
-                        break
-                    result = apply_stage(st, batch, st_stats)
-                    if result.rejected is not None and rejects is not None:
-                        rejects.write(result.rejected)
-                    batch = result.kept
-                if batch.num_rows:
-                    out.write(batch)
-            out.commit(fallback_schema=output_schema(stages))
-            if rejects is not None:
-                rejects.commit()
-        except BaseException:
-            if rejects is not None:
-                rejects.abort()
-            raise
+    out = _PartitionedWriter(Path(task.output_path), task.partition_by)
+    try:
+        for batch in read_batches(Path(task.input_path), task.input_format, task.source,  # type: ignore[arg-type]
+                                  task.batch_rows, read_stats, task.text_field):
+            for st, st_stats in zip(stages, stats):
+                if batch.num_rows == 0:
+                    break
+                result = apply_stage(st, batch, st_stats)
+                if result.rejected is not None and rejects is not None:
+                    rejects.write(result.rejected)
+                batch = result.kept
+            if batch.num_rows:
+                out.write(batch)
+        out.commit(fallback_schema=output_schema(stages))
+        if rejects is not None:
+            rejects.commit()
+    except BaseException:
+        out.abort()
+        if rejects is not None:
+            rejects.abort()
+        raise
     all_stats = ([read_stats] if task.reads_raw_input else []) + stats
     payload = {"shard": task.index, "input": task.input_path,
                "stages": [s.to_dict() for s in all_stats]}
@@ -222,7 +265,7 @@ def load_shard_stats(stats_dir: Path) -> list[list[StageStats]]:
 def run_map_segment(ctx: LocalContext | RayContext, specs: StageSpecs,
                     inputs: list[tuple[Path, str, str, str]], seg_dir: Path,
                     rejects_dir: Path | None, batch_rows: int, reads_raw_input: bool,
-                    desc: str) -> list[list[StageStats]]:
+                    desc: str, partition_by: str | None = None) -> list[list[StageStats]]:
     """Run fused map stages over every input shard (skipping finished ones); return per-shard stats."""
     stats_dir = seg_dir / "_stats"
     tasks = []
@@ -232,10 +275,10 @@ def run_map_segment(ctx: LocalContext | RayContext, specs: StageSpecs,
             index=i, input_path=str(path), input_format=fmt, source=source, text_field=text_field,
             output_path=str(seg_dir / f"{name}.parquet"), stats_path=str(stats_dir / f"{name}.json"),
             rejects_path=str(rejects_dir / f"{name}.parquet") if rejects_dir else None,
-            batch_rows=batch_rows, reads_raw_input=reads_raw_input))
+            batch_rows=batch_rows, reads_raw_input=reads_raw_input, partition_by=partition_by))
     for d in (seg_dir, rejects_dir, stats_dir):  # leftovers of a killed run
         if d is not None and d.exists():
-            for stale in d.glob(".*.tmp"):
+            for stale in d.rglob(".*.tmp"):
                 stale.unlink()
     todo = [t for t in tasks if not t.done()]
     if len(todo) < len(tasks):

@@ -64,6 +64,7 @@ class JobConfig(_Strict):
     workers: int = Field(2, ge=0, description="parallel workers; 0 means every core")
     batch_rows: int = Field(1000, gt=0, description="documents per Arrow batch inside a worker")
     write_rejects: bool = True
+    partition_by: str | None = Field(None, description="partition the final output by this column (e.g. lang)")
     report: bool = Field(True, description="write the statistics report (report/index.html) at the end")
     seed: int = 0
     ray: RaySpec = Field(default_factory=RaySpec)

@@ -89,8 +89,10 @@ def run_job(job: JobConfig, executor: str | None = None) -> RunResult:
         rejects_dir = run_dir / "rejects" / seg_dir.name if job.write_rejects else None
         log.info("segment %d/%d: %s over %d shards", k + 1, len(segments), seg.label, len(inputs))
         if seg.kind == "map":
+            last = k == len(segments) - 1
             shard_stats = run_map_segment(ctx, seg.specs, inputs, seg_dir, rejects_dir, job.batch_rows,
-                                          reads_raw_input=(k == 0), desc=f"{seg.label}")
+                                          reads_raw_input=(k == 0), desc=f"{seg.label}",
+                                          partition_by=job.partition_by if last else None)
         else:
             name, cfg = seg.specs[0]
             stage = build_stage(name, cfg)

@@ -179,3 +179,20 @@ def test_cli_reports_bad_job_clearly(tmp_path):
     r = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(bad)], cwd=REPO,
                        capture_output=True, text=True)
     assert r.returncode == 2 and "enginee: unknown key" in r.stderr
+
+
+def test_final_output_partitioned_by_column(tmp_path):
+    from pipeline.io import write_parquet_atomic
+
+    rows = [{"id": str(i), "text": f"text number {i}", "lang": ["ko", "en", None][i % 3]} for i in range(30)]
+    src = tmp_path / "in.parquet"
+    write_parquet_atomic(pa.Table.from_pylist(rows), src)
+    job = parse_job({"name": "p", "output_dir": str(tmp_path / "run"), "workers": 1, "report": False,
+                     "partition_by": "lang", "inputs": [{"paths": [str(src)], "source": "s"}],
+                     "stages": [{"name": "extract"}]})
+    res = run_job(job)
+    import pyarrow.parquet as pq
+
+    parts = {p.parent.name: pq.read_table(p).num_rows for p in res.output_dir.rglob("*.parquet")}
+    assert parts == {"lang=ko": 10, "lang=en": 10, "lang=und": 10}
+    assert json.loads((res.run_dir / "manifest.json").read_text())["rows"] == 30
