@@ -1,6 +1,3 @@
 """Curation stages. Importing this package registers every stage with ``pipeline.stage``."""
 
-from stages import (
-    extract,  # noqa: F401
-    mix,  # noqa: F401
-)
+from stages import extract, langid, mix  # noqa: F401
