@@ -57,6 +57,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     job = load_job(args.job, overrides)
     if args.workers is not None:
         job = job.model_copy(update={"workers": args.workers})
+    if job.is_kickoff:
+        from pipeline.kickoff import run_kickoff
+
+        print(json.dumps(run_kickoff(job, executor=args.executor), ensure_ascii=False))
+        return 0
     result = run_job(job, executor=args.executor)
     print(json.dumps({"run_dir": str(result.run_dir), "output": str(result.output_dir),
                       "docs_in": result.funnel["docs_in"], "docs_out": result.funnel["docs_out"],

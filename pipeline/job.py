@@ -68,6 +68,12 @@ class JobConfig(_Strict):
     report: bool = Field(True, description="write the statistics report (report/index.html) at the end")
     seed: int = 0
     ray: RaySpec = Field(default_factory=RaySpec)
+    # Downstream steps of an end-to-end kickoff (validated by their own models, see pipeline/kickoff.py).
+    tokenizer: dict[str, Any] | None = Field(None, description="train the tokenizer on the final corpus")
+    tokenizer_eval: dict[str, Any] | None = Field(None, description="options of the tokenizer evaluation")
+    pack: dict[str, Any] | None = Field(None, description="pack the corpus into token shards (needs tokenizer)")
+    pretrain: dict[str, Any] | None = Field(None, description="pretrain on the shards (needs pack)")
+    torchrun: dict[str, Any] | None = Field(None, description="launch pretraining with torchrun on many GPUs")
 
     #: Directory of the job file, for resolving relative paths (not part of the YAML).
     base_dir: Path = Field(default=PACKAGE_ROOT, exclude=True)
@@ -85,6 +91,18 @@ class JobConfig(_Strict):
             except ValidationError as exc:
                 raise ValueError(f"stages[{i}] ({spec.name}): {_short(exc)}") from None
         return self
+
+    @model_validator(mode="after")
+    def _downstream_order(self) -> JobConfig:
+        if self.pack is not None and self.tokenizer is None:
+            raise ValueError("pack needs a tokenizer section (the shards are tokenized with it)")
+        if self.pretrain is not None and self.pack is None:
+            raise ValueError("pretrain needs a pack section (it trains on the packed shards)")
+        return self
+
+    @property
+    def is_kickoff(self) -> bool:
+        return self.tokenizer is not None
 
     def resolve(self, path: str | Path) -> Path:
         p = Path(path).expanduser()
