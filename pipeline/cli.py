@@ -140,10 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("stages", help="list the registered stages")
     ls.set_defaults(fn=cmd_stages)
 
-    for name, (_, _, help_text) in DELEGATED.items():
-        sp = sub.add_parser(name, help=help_text, add_help=False)
-        sp.add_argument("rest", nargs=argparse.REMAINDER)
-        sp.set_defaults(fn=None, delegated=name)
+    for name, (_, _, help_text) in DELEGATED.items():  # listed for --help; dispatched in main()
+        sub.add_parser(name, help=help_text, add_help=False)
     return p
 
 
@@ -151,13 +149,14 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) >= 2 and (argv[0], argv[1]) in ALIASES:
         argv = [ALIASES[(argv[0], argv[1])], *argv[2:]]
+    if argv and argv[0] in DELEGATED:  # the delegate parses (and documents) its own options
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        module, fn, _ = DELEGATED[argv[0]]
+        return int(getattr(importlib.import_module(module), fn)(argv[1:]) or 0)
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        if getattr(args, "delegated", None):
-            module, fn, _ = DELEGATED[args.delegated]
-            return int(getattr(importlib.import_module(module), fn)(args.rest) or 0)
         return int(args.fn(args) or 0)
     except JobError as exc:
         log.error("%s", exc)
