@@ -123,7 +123,10 @@ def iter_parquet_batches(path: Path, batch_rows: int, columns: list[str] | None 
     """Stream a Parquet file as tables of at most ``batch_rows`` rows."""
     pf = pq.ParquetFile(path)
     for rb in pf.iter_batches(batch_size=batch_rows, columns=columns):
-        yield pa.Table.from_batches([rb])
+        table = pa.Table.from_batches([rb])
+        del rb
+        yield table
+        del table  # hold no reference while the next batch is decoded
 
 
 def parquet_shards(directory: Path) -> list[Path]:

@@ -51,8 +51,168 @@ def signal_columns(schema: pa.Schema) -> list[str]:
     return cols[:MAX_SIGNALS]
 
 
-def corpus_stats(directory: Path, batch_rows: int = 16_384) -> dict[str, Any]:
-    """Language counts, length and signal histograms per language, dup clusters, top domains."""
+class _LangIndex:
+    """Dense ids for language values in order of first appearance (nulls count as "und")."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+
+    def encode(self, col: pa.ChunkedArray) -> np.ndarray:
+        enc = pc.dictionary_encode(pc.fill_null(col.cast(pa.string()), "und")).combine_chunks()
+        mapping = np.array([self.ids.setdefault(v, len(self.ids)) for v in enc.dictionary.to_pylist()],
+                           dtype=np.int64)
+        return mapping[enc.indices.to_numpy(zero_copy_only=False)] if len(mapping) else np.zeros(0, np.int64)
+
+
+class _GroupHist:
+    """Counts per (language id, bin), growing as new languages appear."""
+
+    def __init__(self, bins: int) -> None:
+        self.bins = bins
+        self.counts = np.zeros((0, bins), dtype=np.int64)
+
+    def add(self, lang: np.ndarray, bin_idx: np.ndarray, weights: np.ndarray | None = None) -> None:
+        if lang.size == 0:
+            return
+        n_langs = int(lang.max()) + 1
+        if n_langs > self.counts.shape[0]:
+            self.counts = np.vstack([self.counts, np.zeros((n_langs - self.counts.shape[0], self.bins), np.int64)])
+        flat = np.bincount(lang * self.bins + bin_idx, weights=weights, minlength=n_langs * self.bins)
+        self.counts[:n_langs] += flat.reshape(n_langs, self.bins).astype(np.int64)
+
+
+class _LengthCounts:
+    """Exact counts of (language id, character length) pairs, compacted as they accumulate.
+
+    Memory grows with the number of distinct pairs (bounded by languages x longest document), not
+    with the number of documents, and the length histogram's edges can be fixed after the pass.
+    """
+
+    SHIFT = 40
+
+    def __init__(self) -> None:
+        self.keys = np.zeros(0, dtype=np.int64)
+        self.counts = np.zeros(0, dtype=np.int64)
+        self.pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self.pending_size = 0
+
+    def add(self, lang: np.ndarray, lengths: np.ndarray) -> None:
+        keys, counts = np.unique((lang << self.SHIFT) | lengths, return_counts=True)
+        self.pending.append((keys, counts))
+        self.pending_size += keys.size
+        if self.pending_size > 1_000_000:
+            self._compact()
+
+    def _compact(self) -> None:
+        if not self.pending:
+            return
+        keys = np.concatenate([self.keys, *(k for k, _ in self.pending)])
+        counts = np.concatenate([self.counts, *(c for _, c in self.pending)])
+        self.keys, inverse = np.unique(keys, return_inverse=True)
+        self.counts = np.bincount(inverse, weights=counts, minlength=self.keys.size).astype(np.int64)
+        self.pending, self.pending_size = [], 0
+
+    def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(language ids, lengths, counts)."""
+        self._compact()
+        return self.keys >> self.SHIFT, self.keys & ((1 << self.SHIFT) - 1), self.counts
+
+
+def _bin_index(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """np.histogram's bins for explicit edges: [e_i, e_i+1), the last closed; -1 outside or NaN."""
+    idx = np.searchsorted(edges, values, side="right") - 1
+    idx[values == edges[-1]] = len(edges) - 2
+    idx[(idx < 0) | (idx >= len(edges) - 1) | np.isnan(values)] = -1
+    return idx
+
+
+def _parquet_index(pf: pq.ParquetFile) -> dict[str, int]:
+    md = pf.metadata
+    return {md.schema.column(j).path: j for j in range(md.num_columns)}
+
+
+def signal_ranges(files: list[Path], signals: list[str]) -> tuple[dict[str, float], dict[str, float]]:
+    """Min and max of each signal column from the row-group statistics of the Parquet footers.
+
+    A row group without usable statistics for a column is scanned (that column only). NaN and
+    nulls are ignored, as ``pc.min_max`` does.
+    """
+    lo = {c: np.inf for c in signals}
+    hi = {c: -np.inf for c in signals}
+
+    def update(c: str, mn: Any, mx: Any) -> None:
+        if mn is None or mx is None or np.isnan(float(mn)) or np.isnan(float(mx)):
+            return
+        lo[c] = min(lo[c], float(mn))
+        hi[c] = max(hi[c], float(mx))
+
+    for f in files:
+        pf = pq.ParquetFile(f)
+        index = _parquet_index(pf)
+        for r in range(pf.metadata.num_row_groups):
+            rg = pf.metadata.row_group(r)
+            scan = []
+            for c in signals:
+                if c not in index:
+                    continue
+                st = rg.column(index[c]).statistics
+                if st is not None and st.has_min_max:
+                    update(c, st.min, st.max)
+                elif not (st is not None and st.has_null_count and st.null_count == rg.num_rows):
+                    scan.append(c)
+            if scan:
+                t = pf.read_row_group(r, columns=scan)
+                for c in scan:
+                    mm = pc.min_max(t.column(c))
+                    update(c, mm["min"].as_py(), mm["max"].as_py())
+    return lo, hi
+
+
+class _Accumulator:
+    """Per-language counts and histograms of one streaming pass."""
+
+    def __init__(self, lang_col: str | None, edges: dict[str, np.ndarray]) -> None:
+        self.lang_col = lang_col
+        self.edges = edges
+        self.langs = _LangIndex()
+        self.lang_docs = _GroupHist(1)
+        self.lengths = _LengthCounts()
+        self.hist = {c: _GroupHist(BINS) for c in edges}
+        self.dup_sizes: Counter = Counter()
+        self.domains = TopK()
+
+    def add(self, t: pa.Table) -> None:
+        if self.lang_col and self.lang_col in t.column_names:
+            lang = self.langs.encode(t.column(self.lang_col))
+        else:  # one group: "all" without a lang column, "und" in a file that lacks it
+            lang = self.langs.encode(pa.chunked_array([pa.nulls(t.num_rows, pa.string())]))
+        self.lang_docs.add(lang, np.zeros_like(lang))
+        if "text" in t.column_names:
+            lens = pc.fill_null(pc.utf8_length(t.column("text")), 0).to_numpy(zero_copy_only=False)
+        else:
+            lens = np.zeros(t.num_rows, dtype=np.int64)
+        self.lengths.add(lang, lens.astype(np.int64))
+        for c, e in self.edges.items():
+            if c not in t.column_names:
+                continue
+            vals = pc.fill_null(t.column(c).cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+            idx = _bin_index(vals, e)
+            ok = idx >= 0
+            self.hist[c].add(lang[ok], idx[ok])
+        if "dup_cluster_size" in t.column_names:
+            self.dup_sizes.update(_value_counts(t.column("dup_cluster_size")))
+        if "domain" in t.column_names:
+            self.domains.update(_value_counts(t.column("domain")))
+
+
+def corpus_stats(directory: Path, batch_rows: int = 4096) -> dict[str, Any]:
+    """Language counts, length and signal histograms per language, dup clusters, top domains.
+
+    One streaming pass over the columns it needs: signal ranges come from the Parquet footers,
+    histograms are kept per language (all of them) and folded into the top languages plus
+    "other" at the end; lengths are kept as exact (language, length) counts so the length
+    histogram's range can follow the longest document.
+    """
     files = parquet_shards(directory)
     if not files:
         return {"documents": 0}
@@ -60,71 +220,56 @@ def corpus_stats(directory: Path, batch_rows: int = 16_384) -> dict[str, Any]:
     signals = signal_columns(schema)
     has = set(schema.names)
     lang_col = "lang" if "lang" in has else None
-    # pass 1: ranges and language counts
-    lo = {c: np.inf for c in signals}
-    hi = {c: -np.inf for c in signals}
-    langs: Counter = Counter()
+    lo, hi = signal_ranges(files, signals)
+    edges = {c: np.linspace(lo[c], hi[c] if hi[c] > lo[c] else lo[c] + 1, BINS + 1)
+             for c in signals if np.isfinite(lo[c])}
+    acc = _Accumulator(lang_col, edges)
     n_docs = 0
-    max_len = 1
-    read_cols = [c for c in ["text", *signals, lang_col] if c]
     for f in files:
-        for rb in pq.ParquetFile(f).iter_batches(batch_size=batch_rows, columns=[c for c in read_cols if c in pq.read_schema(f).names]):
-            t = pa.Table.from_batches([rb])
-            n_docs += t.num_rows
-            if lang_col and lang_col in t.column_names:
-                langs.update(_value_counts(t.column(lang_col)))
-            lens = pc.utf8_length(t.column("text"))
-            mx = pc.max(lens).as_py()
-            max_len = max(max_len, mx or 1)
-            for c in signals:
-                if c in t.column_names:
-                    mm = pc.min_max(t.column(c))
-                    if mm["min"].as_py() is not None:
-                        lo[c] = min(lo[c], float(mm["min"].as_py()))
-                        hi[c] = max(hi[c], float(mm["max"].as_py()))
-    top_langs = [lang for lang, _ in langs.most_common(TOP_LANGS)]
-    groups = [*top_langs, "other"] if lang_col else ["all"]
-    len_edges = np.linspace(0, np.log10(max_len + 1), BINS + 1)
-    edges = {c: np.linspace(lo[c], hi[c] if hi[c] > lo[c] else lo[c] + 1, BINS + 1) for c in signals if np.isfinite(lo[c])}
-    hist = {c: {g: np.zeros(BINS, dtype=np.int64) for g in groups} for c in ["log10_chars", *edges]}
-    dup_sizes: Counter = Counter()
-    domains = TopK()
-    chars_by_lang: Counter = Counter()
-    # pass 2: histograms
-    for f in files:
-        names = pq.read_schema(f).names
+        pf = pq.ParquetFile(f)
+        names = pf.schema_arrow.names
         cols = [c for c in ["text", *edges, lang_col, "dup_cluster_size", "domain"] if c and c in names]
-        for rb in pq.ParquetFile(f).iter_batches(batch_size=batch_rows, columns=cols):
-            t = pa.Table.from_batches([rb])
-            if lang_col and lang_col in t.column_names:
-                lang_arr = np.array(pc.fill_null(t.column(lang_col), "und").to_pylist(), dtype=object)
-                group = np.where(np.isin(lang_arr, top_langs), lang_arr, "other")
-            else:
-                group = np.full(t.num_rows, "all", dtype=object)
-            lens = pc.fill_null(pc.utf8_length(t.column("text")), 0).to_numpy(zero_copy_only=False)
-            loglen = np.log10(lens + 1.0)
-            for g in groups:
-                m = group == g
-                if m.any():
-                    hist["log10_chars"][g] += np.histogram(loglen[m], bins=len_edges)[0]
-                    chars_by_lang[g] += int(lens[m].sum())
-            for c, e in edges.items():
-                vals = pc.fill_null(t.column(c).cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
-                for g in groups:
-                    m = (group == g) & ~np.isnan(vals)
-                    if m.any():
-                        hist[c][g] += np.histogram(vals[m], bins=e)[0]
-            if "dup_cluster_size" in t.column_names:
-                dup_sizes.update(_value_counts(t.column("dup_cluster_size")))
-            if "domain" in t.column_names:
-                domains.update(_value_counts(t.column("domain")))
+        for rb in pf.iter_batches(batch_size=batch_rows, columns=cols):
+            n_docs += rb.num_rows
+            acc.add(pa.Table.from_batches([rb]))
+            del rb  # free this batch before the reader decodes the next one
+    # fold per-language results into the reported groups
+    langs, lang_docs, lengths, hist = acc.langs, acc.lang_docs, acc.lengths, acc.hist
+    dup_sizes, domains = acc.dup_sizes, acc.domains
+    lang_names = list(langs.ids)
+    per_lang = lang_docs.counts[:, 0] if lang_docs.counts.size else np.zeros(0, np.int64)
+    lang_counts = Counter({lang_names[i]: int(per_lang[i]) for i in range(len(lang_names))})
+    if lang_col:
+        top_langs = [lang for lang, _ in lang_counts.most_common(TOP_LANGS)]
+        groups = [*top_langs, "other"]
+        group_of = np.array([top_langs.index(x) if x in top_langs else len(top_langs) for x in lang_names],
+                            dtype=np.int64)
+    else:
+        groups = ["all"]
+        group_of = np.zeros(len(lang_names), dtype=np.int64)
+    len_lang, len_value, len_count = lengths.result()
+    max_len = max(1, int(len_value.max(initial=1)))
+    len_edges = np.linspace(0, np.log10(max_len + 1), BINS + 1)
+    len_group = group_of[len_lang]
+    len_bins = _bin_index(np.log10(len_value + 1.0), len_edges)
+    ok = len_bins >= 0
+    len_hist = np.zeros((len(groups), BINS), dtype=np.int64)
+    np.add.at(len_hist, (len_group[ok], len_bins[ok]), len_count[ok])
+    chars = np.bincount(len_group, weights=len_value * len_count, minlength=len(groups)).astype(np.int64)
+    group_docs = np.bincount(len_group, weights=len_count, minlength=len(groups))
+    folded = {"log10_chars": len_hist}
+    for c, h in hist.items():
+        g = np.zeros((len(groups), BINS), dtype=np.int64)
+        np.add.at(g, group_of[: h.counts.shape[0]], h.counts)
+        folded[c] = g
     all_edges = {"log10_chars": len_edges, **edges}
     return {
         "documents": n_docs,
-        "languages": dict(langs.most_common()),
-        "chars_by_group": dict(chars_by_lang),
-        "histograms": {c: {"edges": all_edges[c].tolist(), "counts": {g: v.tolist() for g, v in by.items()}}
-                       for c, by in hist.items()},
+        "languages": dict(lang_counts.most_common()) if lang_col else {},
+        "chars_by_group": {g: int(chars[i]) for i, g in enumerate(groups) if group_docs[i] > 0},
+        "histograms": {c: {"edges": all_edges[c].tolist(),
+                           "counts": {g: by[i].tolist() for i, g in enumerate(groups)}}
+                       for c, by in folded.items()},
         "dup_cluster_sizes": {int(k): int(v) for k, v in sorted(dup_sizes.items()) if k is not None},
         "top_domains": [(d, int(n)) for d, n in domains.top(25) if d],
     }

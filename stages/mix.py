@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import xxhash
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -142,11 +143,18 @@ def doc_weights(batch: pa.Table, src_idx: np.ndarray, sources: list[MixSource]) 
     return w
 
 
-def repeat_counts(ids: list[str], expected: np.ndarray, seed: int) -> np.ndarray:
-    """floor(x) + Bernoulli(frac(x)) with a per-document coin from hash(seed, id)."""
+def repeat_counts(ids: list[str] | pa.Array | pa.ChunkedArray, expected: np.ndarray, seed: int) -> np.ndarray:
+    """floor(x) + Bernoulli(frac(x)) with a per-document coin from hash(seed, id).
+
+    One xxh3 call per id (~0.1 us): measured faster than hashing the id bytes in numpy, and well
+    under 1 % of the emit pass, which is dominated by Parquet decoding and encoding.
+    """
+    if not isinstance(ids, list):
+        ids = ids.to_pylist()
     base = np.floor(expected)
     frac = expected - base
-    coins = np.array([xxhash.xxh3_64_intdigest(i.encode(), seed=seed) for i in ids], dtype=np.uint64)
+    coins = np.fromiter((xxhash.xxh3_64_intdigest((i or "").encode(), seed=seed) for i in ids),
+                        dtype=np.uint64, count=len(ids))
     u = (coins >> np.uint64(11)).astype(np.float64) / float(1 << 53)
     return (base + (u < frac)).astype(np.int64)
 
@@ -182,19 +190,36 @@ def _load_tokenizer(cfg: MixConfig) -> Any | None:
     return load_tokenizer(Path(cfg.tokenizer_dir))
 
 
+def _census_columns(path: Path, cfg: MixConfig) -> list[str]:
+    """The columns the census needs: filters, language, weights, and the text for its length."""
+    wanted = {"text", cfg.lang_column}
+    for src in cfg.sources:
+        wanted.update(src.where)
+        if src.dup_cluster_weights:
+            wanted.add("dup_cluster_size")
+        if src.quality_column:
+            wanted.add(src.quality_column)
+    return [c for c in pq.read_schema(path).names if c in wanted]
+
+
 def _census(args: tuple[str, dict[str, Any]]) -> dict[str, Any]:
     path, cfg_dict = args
     cfg = MixConfig(**cfg_dict)
     tok = _load_tokenizer(cfg)
     sums: dict[int, dict[float, float]] = defaultdict(lambda: defaultdict(float))
     docs: dict[int, int] = defaultdict(int)
-    for batch in iter_parquet_batches(Path(path), cfg.batch_rows):
+    for batch in iter_parquet_batches(Path(path), cfg.batch_rows, _census_columns(Path(path), cfg)):
         src = assign_sources(batch, cfg.sources)
         tokens = count_tokens(batch, cfg, tok)
         weights = doc_weights(batch, src, cfg.sources)
-        for s, w, t in zip(src.tolist(), weights.tolist(), tokens.tolist()):
-            sums[s][w] += t
-            docs[s] += 1
+        for s in np.unique(src).tolist():
+            rows = src == s
+            uniq, inverse = np.unique(weights[rows], return_inverse=True)
+            per_weight = np.bincount(inverse, weights=tokens[rows], minlength=uniq.size)
+            for w, t in zip(uniq.tolist(), per_weight.tolist()):
+                sums[s][w] += t
+            docs[s] += int(rows.sum())
+        del batch
     return {"tokens": {s: dict(d) for s, d in sums.items()}, "docs": dict(docs)}
 
 
@@ -206,6 +231,10 @@ def _emit(args: tuple[int, str, str, dict[str, Any], list[float], int]) -> dict[
     writers: dict[int, AtomicParquetWriter] = {}
     file_no: dict[int, int] = defaultdict(int)
     tokens_out: dict[int, float] = defaultdict(float)
+    # per source index; index -1 (no source matched) picks the trailing zero
+    factor_of = np.array([*factors, 0.0], dtype=np.float64)
+    cap_of = np.array([*(src.max_epochs for src in cfg.sources), 0.0], dtype=np.float64)
+    names = pa.array([src.name for src in cfg.sources], pa.string())
 
     def writer_for(s: int) -> AtomicParquetWriter:
         w = writers.get(s)
@@ -219,36 +248,40 @@ def _emit(args: tuple[int, str, str, dict[str, Any], list[float], int]) -> dict[
             writers[s] = w
         return w
 
+    def emit_batch(batch: pa.Table) -> None:
+        n = batch.num_rows
+        stats.docs_in += n
+        src = assign_sources(batch, cfg.sources)
+        tokens = count_tokens(batch, cfg, tok)
+        weights = doc_weights(batch, src, cfg.sources)
+        expected = np.minimum(weights * factor_of[src], cap_of[src])
+        reps = repeat_counts(batch.column("id"), expected, seed)
+        unmatched = int((src < 0).sum())
+        dropped = int(((src >= 0) & (reps == 0)).sum())
+        stats.rejected["mix_unmatched"] += unmatched
+        stats.rejected["mix_sampled_out"] += dropped
+        stats.kept += n - unmatched - dropped
+        text_bytes = pc.fill_null(pc.binary_length(batch.column("text")), 0).to_numpy(
+            zero_copy_only=False).astype(np.int64)
+        stats.bytes_in += int(text_bytes.sum())
+        annotated = (batch.append_column("mix_source", names.take(pa.array(src, mask=src < 0)))
+                     .append_column("mix_repeats", pa.array(reps, pa.int32()))
+                     .append_column("est_tokens", pa.array(tokens.astype(np.int64), pa.int64())))
+        for s in range(len(cfg.sources)):
+            rows = np.nonzero((src == s) & (reps > 0))[0]
+            if rows.size == 0:
+                continue
+            copies = reps[rows] if cfg.materialize_repeats else np.ones(rows.size, dtype=np.int64)
+            take = np.repeat(rows, copies) if cfg.materialize_repeats else rows
+            part = annotated.take(pa.array(take))
+            tokens_out[s] += float((tokens[rows] * reps[rows]).sum())
+            stats.bytes_out += int((text_bytes[rows] * copies).sum())
+            writer_for(s).write(part)
+
     try:
         for batch in iter_parquet_batches(Path(path), cfg.batch_rows):
-            n = batch.num_rows
-            stats.docs_in += n
-            src = assign_sources(batch, cfg.sources)
-            tokens = count_tokens(batch, cfg, tok)
-            weights = doc_weights(batch, src, cfg.sources)
-            factor = np.array([factors[s] if s >= 0 else 0.0 for s in src.tolist()])
-            caps = np.array([cfg.sources[s].max_epochs if s >= 0 else 0.0 for s in src.tolist()])
-            expected = np.minimum(weights * factor, caps)
-            reps = repeat_counts(batch.column("id").to_pylist(), expected, seed)
-            unmatched = int((src < 0).sum())
-            dropped = int(((src >= 0) & (reps == 0)).sum())
-            stats.rejected["mix_unmatched"] += unmatched
-            stats.rejected["mix_sampled_out"] += dropped
-            stats.kept += n - unmatched - dropped
-            stats.bytes_in += int(pc.sum(pc.binary_length(batch.column("text"))).as_py() or 0)
-            annotated = (batch.append_column("mix_source", pa.array(
-                [cfg.sources[s].name if s >= 0 else None for s in src.tolist()], pa.string()))
-                .append_column("mix_repeats", pa.array(reps, pa.int32()))
-                .append_column("est_tokens", pa.array(tokens.astype(np.int64), pa.int64())))
-            for s in range(len(cfg.sources)):
-                rows = np.nonzero((src == s) & (reps > 0))[0]
-                if rows.size == 0:
-                    continue
-                take = np.repeat(rows, reps[rows]) if cfg.materialize_repeats else rows
-                part = annotated.take(pa.array(take))
-                tokens_out[s] += float((tokens[rows] * reps[rows]).sum())
-                stats.bytes_out += int(pc.sum(pc.binary_length(part.column("text"))).as_py() or 0)
-                writer_for(s).write(part)
+            emit_batch(batch)
+            del batch  # free this batch before the reader decodes the next one
         for w in writers.values():
             w.commit()
     except BaseException:

@@ -111,3 +111,106 @@ def test_job_with_mix_writes_manifest_and_report(tmp_path):
     assert report["curated"]["languages"] == {"ko": 2 * 134, "en": 2 * 133, "ja": 2 * 133}
     assert report["curated"]["dup_cluster_sizes"] == {"1": 2 * (400 - 45), "5": 2 * 45}
     assert sum(report["curated"]["histograms"]["log10_chars"]["counts"]["ko"]) == 2 * 134
+
+
+def _stats_corpus(tmp: Path) -> Path:
+    """Three shards, nine languages (some null), NaN and null signals; one shard without statistics."""
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    langs = ["ko", "en", "ja", "zh", "fr", "de", "es", "vi", None]
+    d = tmp / "curated"
+    for s in range(3):
+        n = 700
+        q = rng.normal(0.5, 0.2, n)
+        q[rng.random(n) < 0.05] = np.nan
+        table = pa.table({
+            "id": [f"{s}-{i}" for i in range(n)],
+            "text": ["가" * int(k) for k in rng.integers(0, 3000, n)],
+            "lang": pa.array([langs[k] for k in rng.choice(9, n, p=[.3, .2, .1, .1, .08, .08, .06, .04, .04])]),
+            "quality_score": pa.array(q, mask=rng.random(n) < 0.05),
+            "pii_total": pa.array(rng.integers(0, 7, n), pa.int32()),
+            "dup_cluster_size": pa.array(rng.integers(1, 4, n), pa.int32()),
+            "domain": [f"d{k}.kr" for k in rng.integers(0, 40, n)],
+        })
+        d.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, d / f"part-{s:05d}.parquet", row_group_size=256, write_statistics=s != 1)
+    return d
+
+
+def test_corpus_stats_match_a_brute_force_computation(tmp_path):
+    import numpy as np
+
+    from pipeline.report_data import BINS, corpus_stats, signal_ranges
+
+    d = _stats_corpus(tmp_path)
+    got = corpus_stats(d, batch_rows=300)
+    t = pq.read_table(sorted(d.glob("*.parquet")))
+    lang = np.array(["und" if x is None else x for x in t.column("lang").to_pylist()], dtype=object)
+    names, counts = np.unique(lang, return_counts=True)
+    assert got["documents"] == t.num_rows
+    assert got["languages"] == {str(k): int(v) for k, v in zip(names, counts)}
+    top = [k for k, _ in sorted(got["languages"].items(), key=lambda kv: -kv[1])[:6]]
+    group = np.where(np.isin(lang, top), lang, "other")
+    lens = np.array([len(x) for x in t.column("text").to_pylist()])
+    len_edges = np.linspace(0, np.log10(lens.max() + 1), BINS + 1)
+    assert got["histograms"]["log10_chars"]["edges"] == len_edges.tolist()
+    for g in [*top, "other"]:
+        m = group == g
+        assert got["histograms"]["log10_chars"]["counts"][g] == np.histogram(np.log10(lens[m] + 1.0), len_edges)[0].tolist()
+        assert got["chars_by_group"][g] == int(lens[m].sum())
+    for col in ("quality_score", "pii_total"):
+        v = np.array([np.nan if x is None else x for x in t.column(col).to_pylist()], dtype=float)
+        lo, hi = np.nanmin(v), np.nanmax(v)
+        edges = np.linspace(lo, hi, BINS + 1)
+        assert got["histograms"][col]["edges"] == edges.tolist()
+        for g in [*top, "other"]:
+            m = (group == g) & ~np.isnan(v)
+            assert got["histograms"][col]["counts"][g] == np.histogram(v[m], edges)[0].tolist()
+    # the range from footers (shards 0, 2) plus a scan (shard 1, no statistics) is the data's range
+    lo, hi = signal_ranges(sorted(d.glob("*.parquet")), ["quality_score"])
+    q = t.column("quality_score").to_numpy(zero_copy_only=False)
+    assert (lo["quality_score"], hi["quality_score"]) == (np.nanmin(q), np.nanmax(q))
+    sizes, n = np.unique(t.column("dup_cluster_size").to_numpy(), return_counts=True)
+    assert got["dup_cluster_sizes"] == {int(k): int(c) for k, c in zip(sizes, n)}
+    doms = pa.table({"d": t.column("domain")}).group_by("d").aggregate([("d", "count")])
+    truth = dict(zip(doms["d"].to_pylist(), doms["d_count"].to_pylist()))
+    assert all(truth[d] == c for d, c in got["top_domains"])
+    assert [c for _, c in got["top_domains"]] == sorted(truth.values(), reverse=True)[:25]
+
+
+def test_repeat_counts_take_arrow_ids_and_survive_null_ids():
+    import numpy as np
+
+    ids = [f"doc-{i}" for i in range(1000)]
+    exp = np.full(len(ids), 0.5)
+    assert (repeat_counts(pa.chunked_array([pa.array(ids[:300]), pa.array(ids[300:])]), exp, 1)
+            == repeat_counts(ids, exp, 1)).all()
+    assert repeat_counts(pa.array(["a", None]), np.array([2.0, 2.0]), 1).tolist() == [2, 2]
+
+
+def test_census_sums_match_per_document_arithmetic(tmp_path):
+    """The census reads only the columns it needs and aggregates tokens per (source, weight)."""
+    from collections import defaultdict
+
+    from stages.mix import _census, assign_sources, count_tokens, doc_weights
+
+    path = _corpus(tmp_path, 1)[0]
+    table = pq.read_table(path)
+    table = table.set_column(table.schema.get_field_index("source"), "source",
+                             pa.array(["news" if i % 4 == 0 else "web" for i in range(table.num_rows)]))
+    pq.write_table(table, path)
+    cfg = MixConfig(budget_tokens=1000, batch_rows=97, sources=[
+        {"name": "news", "where": {"source": ["news"]}, "share": 0.3, "dup_cluster_weights": [[2, 3.0]]},
+        {"name": "ko", "where": {"lang": ["ko"]}, "share": 0.7, "quality_column": "quality_score",
+         "quality_edges": [0.5], "quality_weights": [0.5, 1.5]}])
+    got = _census((str(path), cfg.model_dump(mode="json")))
+    src = assign_sources(table, cfg.sources)
+    tokens = count_tokens(table, cfg, None)
+    weights = doc_weights(table, src, cfg.sources)
+    want: dict[int, dict[float, float]] = defaultdict(lambda: defaultdict(float))
+    for s, w, t in zip(src.tolist(), weights.tolist(), tokens.tolist()):
+        want[s][w] += t
+    assert got["tokens"] == {s: dict(d) for s, d in want.items()}
+    assert got["docs"] == {s: int((src == s).sum()) for s in set(src.tolist())}
+    assert set(got["tokens"]) == {-1, 0, 1} and set(got["tokens"][0]) == {1.0, 3.0}
