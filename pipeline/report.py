@@ -22,6 +22,9 @@ from pipeline.report_data import corpus_stats  # noqa: E402
 
 log = logging.getLogger(__name__)
 
+#: PII stage counters that are not identifier types.
+PII_BOOKKEEPING = {"detector_runs", "docs_with_pii", "invalid_utf8_docs"}
+
 PALETTE = ["#2E5EAA", "#E07A1F", "#3C9D5D", "#C4394B", "#7B5EA7", "#8C6D4F", "#999999"]
 plt.rcParams.update({"figure.dpi": 110, "axes.spines.top": False, "axes.spines.right": False,
                      "axes.titleweight": "bold", "font.size": 9})
@@ -30,7 +33,7 @@ plt.rcParams.update({"figure.dpi": 110, "axes.spines.top": False, "axes.spines.r
 def _png(fig: plt.Figure) -> str:
     buf = io.BytesIO()
     fig.tight_layout()
-    fig.savefig(buf, format="png")
+    fig.savefig(buf, format="png", bbox_inches="tight")
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
@@ -108,8 +111,8 @@ def plot_histograms(hists: dict[str, Any]) -> str:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     if handles:
-        fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False,
-                   bbox_to_anchor=(0.5, 1.02))
+        fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False,
+                   bbox_to_anchor=(0.5, 1.0), title="language")
     return _png(fig)
 
 
@@ -137,7 +140,8 @@ def plot_training(rows: list[dict[str, Any]]) -> str | None:
     if not rows:
         return None
     steps = [r.get("step", i) for i, r in enumerate(rows)]
-    keys = [k for k in ("loss", "tokens_per_s", "mfu", "lr") if any(k in r for r in rows)]
+    keys = [k for k in ("loss", "tokens_per_s", "mfu", "maxvio_mean", "lr")
+            if any(r.get(k) is not None for r in rows)]
     fig, axes = plt.subplots(1, max(1, len(keys)), figsize=(11, 2.8), squeeze=False)
     for ax, k in zip(axes.flat, keys):
         ax.plot(steps, [r.get(k, np.nan) for r in rows], color=PALETTE[0], lw=1.4)
@@ -181,7 +185,7 @@ def build_report(run_dir: Path, out_dir: Path | None = None) -> Path:
     pii = {}
     for s in funnel["stages"]:
         for k, v in s.get("extra", {}).items():
-            if k.startswith("pii."):
+            if k.startswith("pii.") and k[4:] not in PII_BOOKKEEPING:
                 pii[k[4:]] = pii.get(k[4:], 0) + v
     data["pii_counts"] = pii
     for name, rel in (("tokenizer", "tokenizer/eval.json"), ("pack", "shards/manifest.json")):
@@ -233,6 +237,9 @@ def render_html(data: dict[str, Any], training: list[dict[str, Any]]) -> str:
         cards.append(_card("Korean share (curated)", f"{100 * ko / max(1, cur['documents']):.1f}%"))
     if plan:
         cards.append(_card("corpus tokens", f"{plan.get('achieved_tokens', 0):,.0f}"))
+    pii_docs = sum(s["extra"].get("pii.docs_with_pii", 0) for s in f["stages"])
+    if pii_docs:
+        cards.append(_card("documents with PII scrubbed", f"{pii_docs:,}"))
     parts = [f'<div class="cards">{"".join(cards)}</div>']
     parts.append(_section("Funnel", _img(plot_funnel(f), "funnel"),
                           "Every document is accounted for: in = kept + rejected + errors at each stage."))
@@ -268,17 +275,37 @@ def render_html(data: dict[str, Any], training: list[dict[str, Any]]) -> str:
             ["source", "target share", "achieved share", "unique tokens", "target tokens", "achieved tokens",
              "epoch factor", "satisfied"], rows), f"Token counts are {plan['token_counts']}."))
     if data.get("tokenizer"):
-        tok = data["tokenizer"]
-        body = "<pre>" + html.escape(json.dumps(tok, indent=2, ensure_ascii=False)[:6000]) + "</pre>"
-        parts.append(_section("Tokenizer evaluation", body))
+        parts.append(_section("Tokenizer evaluation", tokenizer_section(data["tokenizer"]),
+                              "Held-out documents of the final corpus, never seen in training."))
     if training:
         img = plot_training(training)
         body = _img(img, "training") if img else ""
-        load = next((r["expert_load"] for r in reversed(training) if r.get("expert_load")), None)
+        load = next((r["load_per_layer"] for r in reversed(training) if r.get("load_per_layer")), None)
         if load:
-            body += _img(plot_expert_load(load), "expert load")
+            arr = np.asarray(load, dtype=float)
+            body += _img(plot_expert_load((arr / arr.sum(axis=1, keepdims=True)).tolist()), "expert load")
+        last = training[-1]
+        body += _table(["first loss", "last loss", "steps", "last tokens/s", "dead experts"],
+                       [[training[0].get("loss"), last.get("loss"), last.get("step"), last.get("tokens_per_s"),
+                         last.get("dead_experts")]])
         parts.append(_section("Pretraining", body))
     return PAGE.format(title=html.escape(f"Corpus report: {data['run']}"), body="\n".join(parts))
+
+
+def tokenizer_section(tok: dict[str, Any]) -> str:
+    rows = [[lang, m.get("docs"), m.get("bytes_per_token"), m.get("chars_per_token"), m.get("tokens_per_word")]
+            for lang, m in sorted(tok.get("languages", {}).items())]
+    html_out = _table(["language", "documents", "bytes / token", "chars / token", "tokens / word"], rows)
+    rt = tok.get("round_trip", {})
+    facts = [["vocabulary size", tok.get("vocab_size")],
+             ["Korean fertility (tokens per eojeol)", tok.get("korean_fertility_tokens_per_eojeol")]]
+    for name, res in rt.items():
+        if isinstance(res, dict) and "failures" in res:
+            facts.append([f"round-trip failures ({name})", f"{res['failures']} of {res.get('texts', '?')}"])
+    unused = tok.get("unused")
+    if isinstance(unused, dict):
+        facts += [[f"unused: {k}", v] for k, v in unused.items() if not isinstance(v, (dict, list))]
+    return html_out + _table(["metric", "value"], facts)
 
 
 PAGE = """<!doctype html>

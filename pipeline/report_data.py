@@ -15,7 +15,7 @@ from pipeline.io import parquet_shards
 
 #: Columns that are identifiers or bookkeeping, never plotted as signals.
 NOT_SIGNALS = {"id", "mix_repeats", "http_status", "fetch_time"}
-MAX_SIGNALS = 16
+MAX_SIGNALS = 15
 BINS = 40
 TOP_LANGS = 6
 
@@ -41,9 +41,21 @@ def _value_counts(col: pa.ChunkedArray) -> dict[Any, int]:
     return dict(zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist()))
 
 
+#: Signals worth a histogram, in display order, when a run has them; other numeric columns fill up.
+PREFERRED_SIGNALS = [
+    "lang_score", "korean_fraction", "hangul_share", "quality_score", "gq_words", "gq_mean_word_length",
+    "gq_stop_words", "gr_dup_line_frac", "gr_top_2_gram_frac", "gr_dup_5_gram_frac", "fw_line_punct_ratio",
+    "fw_short_line_ratio", "spam_keyword_density", "pii_total",
+]
+
+
 def signal_columns(schema: pa.Schema) -> list[str]:
-    cols = []
+    """Numeric columns to plot: the preferred signals present, then other numeric columns."""
+    numeric = {f.name for f in schema if pa.types.is_floating(f.type) or pa.types.is_integer(f.type)}
+    cols = [c for c in PREFERRED_SIGNALS if c in numeric]
     for f in schema:
+        if f.name in cols:
+            continue
         if f.name in NOT_SIGNALS or f.name.startswith("_"):
             continue
         if pa.types.is_floating(f.type) or (pa.types.is_integer(f.type) and f.name != "dup_cluster_size"):

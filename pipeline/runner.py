@@ -100,6 +100,11 @@ def run_job(job: JobConfig, executor: str | None = None) -> RunResult:
             shard_stats = run_global_segment(ctx, stage, [p for p, *_ in inputs], seg_dir, rejects_dir)
         per_segment_stats.extend(merge_stage_lists(shard_stats))
         inputs = [(p, "parquet", "", "text") for p in parquet_shards(seg_dir)]
+    seen: dict[str, int] = {}
+    for st in per_segment_stats:  # the same stage twice (e.g. URL then content dedup) stays apart
+        seen[st.stage] = seen.get(st.stage, 0) + 1
+        if seen[st.stage] > 1:
+            st.stage = f"{st.stage}#{seen[st.stage]}"
     result_funnel = funnel(per_segment_stats)
     write_json_atomic(result_funnel, run_dir / "funnel.json")
     write_manifest(job, run_dir, seg_dir, result_funnel)

@@ -1,3 +1,3 @@
 """Curation stages. Importing this package registers every stage with ``pipeline.stage``."""
 
-from stages import extract, langid, mix, pii, quality  # noqa: F401
+from stages import dedup, extract, langid, mix, pii, quality  # noqa: F401
