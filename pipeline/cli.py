@@ -25,6 +25,7 @@ DELEGATED: dict[str, tuple[str, str, str]] = {
     "tokenizer-eval": ("tokenizer.cli", "eval_main", "evaluate a trained tokenizer"),
     "pack": ("tokenizer.pack", "main", "tokenize a corpus into packed Megatron/nanotron shards"),
     "pretrain": ("trainer.train", "main", "pretrain the MoE model on packed shards"),
+    "model-info": ("trainer.params", "main", "parameter counts of the model presets (meta device)"),
     "report": ("pipeline.report", "main", "write the corpus statistics report for a run"),
 }
 #: Two-word spellings accepted for delegated commands (``axk1 tokenizer train``).

@@ -57,7 +57,8 @@ def plot_funnel(funnel: dict[str, Any]) -> str:
     ax1.set_title("Documents through each stage")
     ax1.set_xlim(0, max(s["docs_in"] for s in stages) * 1.6 or 1)
     ax1.legend(loc="lower right", frameon=False)
-    reasons = sorted({r for s in stages for r in list(s["rejected"]) + [f"error:{e}" for e in s["errors"]]})
+    reasons = sorted({r for s in stages for r in list(s["rejected"]) + [f"error:{e}" for e in s["errors"]]
+                      if not r.startswith("record:")})  # non-document WARC records are not rejections
     left = np.zeros(len(stages))
     top = sorted(reasons, key=lambda r: -sum(s["rejected"].get(r, 0) + s["errors"].get(r[6:], 0) for s in stages))[:14]
     cmap = plt.get_cmap("tab20")
@@ -230,7 +231,8 @@ def render_html(data: dict[str, Any], training: list[dict[str, Any]]) -> str:
     f = data["funnel"]
     cur = data.get("curated") or {}
     plan = data.get("mixture")
-    cards = [_card("documents in", f"{f['docs_in']:,}"), _card("documents out", f"{f['docs_out']:,}"),
+    cards = [_card("records read", f"{f.get('records_in', f['docs_in']):,}"),
+             _card("documents in", f"{f['docs_in']:,}"), _card("documents out", f"{f['docs_out']:,}"),
              _card("kept", f"{100 * (f['overall_keep_rate'] or 0):.1f}%")]
     if cur.get("languages"):
         ko = cur["languages"].get("ko", 0)
@@ -242,7 +244,9 @@ def render_html(data: dict[str, Any], training: list[dict[str, Any]]) -> str:
         cards.append(_card("documents with PII scrubbed", f"{pii_docs:,}"))
     parts = [f'<div class="cards">{"".join(cards)}</div>']
     parts.append(_section("Funnel", _img(plot_funnel(f), "funnel"),
-                          "Every document is accounted for: in = kept + rejected + errors at each stage."))
+                          "Every document is accounted for: in = kept + rejected + errors at each stage. The reader's "
+                          "input is archive records; non-document records (requests, metadata) are counted "
+                          "in the table but not drawn as rejections."))
     rows = [[s["stage"], s["docs_in"], s["kept"], sum(s["rejected"].values()), sum(s["errors"].values()),
              s["bytes_in"] / 1e6, s["seconds"]] for s in f["stages"]]
     parts.append(_section("Stage table", _table(["stage", "in", "kept", "rejected", "errors", "MB text in",

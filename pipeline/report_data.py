@@ -15,7 +15,7 @@ from pipeline.io import parquet_shards
 
 #: Columns that are identifiers or bookkeeping, never plotted as signals.
 NOT_SIGNALS = {"id", "mix_repeats", "http_status", "fetch_time"}
-MAX_SIGNALS = 15
+MAX_SIGNALS = 14
 BINS = 40
 TOP_LANGS = 6
 

@@ -100,9 +100,14 @@ def funnel(stages: list[StageStats]) -> dict[str, Any]:
         d["keep_rate"] = round(s.kept / s.docs_in, 6) if s.docs_in else None
         d["balanced"] = s.balanced()
         rows.append(d)
-    first_in = stages[0].docs_in if stages else 0
+    # A reader's input is records, not documents (WARC requests, metadata ...): documents enter
+    # the funnel as the reader's output.
+    reads = bool(stages) and stages[0].stage == "read"
+    records_in = stages[0].docs_in if stages else 0
+    first_in = stages[0].kept if reads else records_in
     last_out = stages[-1].kept if stages else 0
     return {
+        "records_in": records_in,
         "docs_in": first_in,
         "docs_out": last_out,
         "overall_keep_rate": round(last_out / first_in, 6) if first_in else None,
