@@ -303,3 +303,14 @@ def test_damaged_and_foreign_files_do_not_stop_sampling(tmp_path, caplog):
     plan(report, cfg, "train")
     assert len(list(iter_documents(files, cfg, report, "train"))) == pq.read_metadata(good).num_rows
     assert "broken.parquet" in caplog.text and "other.parquet" in caplog.text
+
+
+def test_vocabulary_smaller_than_the_alphabet_is_a_clear_error():
+    from tokenizer.spm_model import VocabularyTooSmallError, train_spm
+
+    rng = __import__("random").Random(0)
+    alphabet = [chr(0xAC00 + i) for i in range(1500)]  # 1,500 distinct Hangul syllables
+    sentences = ["".join(rng.choice(alphabet) for _ in range(60)) for _ in range(3000)]
+    with pytest.raises(VocabularyTooSmallError, match="too small for this text"):
+        train_spm(iter(sentences), 1024, input_sentence_size=10_000, character_coverage=1.0,
+                  max_piece_length=16, max_sentence_chars=256, num_threads=1, seed=0)

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from tokenizer.config import EvalConfig, TrainConfig, load_config
-from tokenizer.spm_model import VocabularyTooLargeError
+from tokenizer.spm_model import VocabularyTooLargeError, VocabularyTooSmallError
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def train_main(argv: list[str] | None = None) -> int:
 
     try:
         report = train_tokenizer(cfg)
-    except (VocabularyTooLargeError, FileNotFoundError) as exc:
+    except (VocabularyTooLargeError, VocabularyTooSmallError, FileNotFoundError) as exc:
         log.error("%s", exc)
         return 2
     print(json.dumps({k: report[k] for k in ("output_dir", "vocab_size", "fingerprint", "seconds_total")}))

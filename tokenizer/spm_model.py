@@ -22,6 +22,21 @@ NORMAL, UNKNOWN, CONTROL, USER_DEFINED, BYTE = (pb.ModelProto.SentencePiece.NORM
 _TOO_HIGH = re.compile(r"Vocabulary size too high \((\d+)\)\. Please set it to a value <= (\d+)")
 
 
+_TOO_SMALL = re.compile(r"Vocabulary size is smaller than required_chars\. (\d+) vs (\d+)")
+
+
+class VocabularyTooSmallError(ValueError):
+    """The requested vocabulary cannot hold every character the coverage setting keeps."""
+
+    def __init__(self, requested: int, required_chars: int) -> None:
+        self.requested, self.required_chars = requested, required_chars
+        super().__init__(
+            f"vocab_size={requested:,} is too small for this text: sentencepiece must keep "
+            f"{required_chars:,} distinct characters at the configured character_coverage. Raise "
+            f"vocab_size (to at least {required_chars + SPECIAL_BLOCK_SIZE + 257:,}) or lower "
+            f"character_coverage.")
+
+
 class VocabularyTooLargeError(ValueError):
     """The sampled text cannot support the requested vocabulary size."""
 
@@ -65,6 +80,9 @@ def train_spm(sentences: Iterable[str], vocab_size: int, *, input_sentence_size:
             minloglevel=1,
         )
     except RuntimeError as exc:
+        small = _TOO_SMALL.search(str(exc))
+        if small:
+            raise VocabularyTooSmallError(vocab_size, int(small.group(2))) from None
         m = _TOO_HIGH.search(str(exc))
         if not m:
             raise
