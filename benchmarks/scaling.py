@@ -36,7 +36,7 @@ def stage_specs() -> list[dict[str, Any]]:
 def run_one(stage: dict[str, Any], inputs: list[Path], fmt: str, out: Path, workers: int) -> tuple[float, Path]:
     if out.exists():
         shutil.rmtree(out)
-    job = parse_job({"name": f"scale-{stage['name']}", "output_dir": str(out), "workers": workers,
+    job = parse_job({"name": f"scale-{stage['name']}", "output_dir": str(out), "workers": workers, "report": False,
                      "write_rejects": False, "inputs": [{"paths": [str(p) for p in inputs], "format": fmt,
                                                          "source": "web_demo"}], "stages": [stage]})
     t0 = time.perf_counter()
@@ -60,10 +60,11 @@ def main(argv: list[str] | None = None) -> None:
             inputs.append(p)
         fmt = "warc"
         rows = []
-        for stage in stage_specs():
-            t1, out1 = run_one(stage, inputs, fmt, tmp / f"{stage['name']}-1", 1)
-            t2, _ = run_one(stage, inputs, fmt, tmp / f"{stage['name']}-2", 2)
-            rows.append([stage["name"], len(inputs), t1, t2, t1 / t2])
+        for k, stage in enumerate(stage_specs()):
+            t1, out1 = run_one(stage, inputs, fmt, tmp / f"{k:02d}-{stage['name']}-1", 1)
+            t2, _ = run_one(stage, inputs, fmt, tmp / f"{k:02d}-{stage['name']}-2", 2)
+            label = stage["name"] + (f" ({stage['key']})" if "key" in stage else "")
+            rows.append([label, len(inputs), t1, t2, t1 / t2])
             # the next stage reads this stage's output
             inputs, fmt = parquet_shards(out1), "parquet"
         print(markdown_table(["stage", "shards", "1 worker s", "2 workers s", "speed-up"], rows))
