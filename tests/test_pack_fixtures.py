@@ -71,7 +71,7 @@ def write_corpus(root: Path) -> dict[str, list[list[str | None]]]:
     Returns the non-empty texts per source, in file order, as a list per shard.
     """
     ko, en = korean_texts(120), english_texts(30)
-    long_doc = " ".join(ko[:40])  # longer than the loader's test sequence length
+    long_doc = " ".join(ko[i % len(ko)] for i in range(80))  # longer than the loader's test sequence
     mixed_text: list[str | None] = []
     mixed_src: list[str | None] = []
     for i in range(60):
