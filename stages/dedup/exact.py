@@ -8,9 +8,7 @@ bounded by a shard batch and by one key partition (32 bytes per document).
 from __future__ import annotations
 
 import logging
-import math
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +27,14 @@ from pipeline.stage import GlobalStage, RunContext, StageConfig, register
 from pipeline.stats import StageStats
 from stages.dedup.hashing import U64, key_row, key_shard
 from stages.dedup.removal import ApplyTask, KeepRule, apply_shard, keep_attribute, select_representatives
-from stages.dedup.scratch import DECISION_DTYPE, KEY_DTYPE, PartitionedWriter, part_dir, read_partition
+from stages.dedup.scratch import (
+    DECISION_DTYPE,
+    KEY_DTYPE,
+    PartitionedWriter,
+    part_dir,
+    prepare_run,
+    read_partition,
+)
 
 log = logging.getLogger(__name__)
 
@@ -166,12 +171,8 @@ class ExactDedup(GlobalStage):
             ctx: RunContext) -> list[StageStats]:
         cfg: ExactDedupConfig = self.config  # type: ignore[assignment]
         t0 = time.perf_counter()
-        inputs = [Path(p) for p in inputs]
-        output_dir.mkdir(parents=True, exist_ok=True)
-        total_rows = sum(pq.ParquetFile(p).metadata.num_rows for p in inputs)
-        n_parts = max(1, ctx.workers, math.ceil(total_rows / cfg.partition_entries))
-        ctx.scratch_dir.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f"{self.name}-", dir=ctx.scratch_dir))
+        inputs, n_parts, work = prepare_run(self.name, inputs, output_dir, ctx.workers, ctx.scratch_dir,
+                                            1, cfg.partition_entries)
         plan = ExactPlan(work=str(work), key=cfg.key, lowercase=cfg.lowercase,
                          ignore_scheme=cfg.ignore_scheme, keep=cfg.keep, score_column=cfg.score_column,
                          n_parts=n_parts, n_shards=len(inputs), batch_rows=cfg.batch_rows)

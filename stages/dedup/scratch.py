@@ -7,10 +7,13 @@ renamed into place when complete, so a consumer never sees a partial file.
 
 from __future__ import annotations
 
+import math
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 
 #: One LSH band entry: (band index, band hash, document key).
 BAND_DTYPE = np.dtype([("band", "<u2"), ("hash", "<u8"), ("doc", "<u8")])
@@ -89,3 +92,16 @@ class PartitionedWriter:
                 self._buf[p] = []
         self._chunk += 1
         self._size = 0
+
+
+def prepare_run(stage_name: str, inputs: list[Path], output_dir: Path, workers: int, scratch_dir: Path,
+                entries_per_row: int, partition_entries: int) -> tuple[list[Path], int, Path]:
+    """Common start of a dedup run: input paths, partition count (so each partition holds about
+    ``partition_entries`` entries, and at least one per worker) and a fresh scratch folder."""
+    inputs = [Path(p) for p in inputs]
+    output_dir.mkdir(parents=True, exist_ok=True)
+    total_rows = sum(pq.ParquetFile(p).metadata.num_rows for p in inputs)
+    n_parts = max(1, workers, math.ceil(total_rows * entries_per_row / partition_entries))
+    scratch_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"{stage_name}-", dir=scratch_dir))
+    return inputs, n_parts, work

@@ -17,15 +17,12 @@ local processes or Ray tasks.
 from __future__ import annotations
 
 import logging
-import math
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import pyarrow.parquet as pq
 from pydantic import Field, model_validator
 
 from pipeline.stage import GlobalStage, RunContext, StageConfig, register
@@ -40,7 +37,7 @@ from stages.dedup.phases import (
     verify_partition,
 )
 from stages.dedup.removal import ApplyTask, KeepRule, apply_shard
-from stages.dedup.scratch import part_dir
+from stages.dedup.scratch import part_dir, prepare_run
 from stages.dedup.shingles import ShingleSpec
 
 log = logging.getLogger(__name__)
@@ -107,12 +104,8 @@ class MinHashDedup(GlobalStage):
             ctx: RunContext) -> list[StageStats]:
         cfg: MinHashDedupConfig = self.config  # type: ignore[assignment]
         t0 = time.perf_counter()
-        inputs = [Path(p) for p in inputs]
-        output_dir.mkdir(parents=True, exist_ok=True)
-        total_rows = sum(pq.ParquetFile(p).metadata.num_rows for p in inputs)
-        n_parts = max(1, ctx.workers, math.ceil(total_rows * cfg.num_bands / cfg.partition_entries))
-        ctx.scratch_dir.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f"{self.name}-", dir=ctx.scratch_dir))
+        inputs, n_parts, work = prepare_run(self.name, inputs, output_dir, ctx.workers, ctx.scratch_dir,
+                                            cfg.num_bands, cfg.partition_entries)
         plan = Plan(work=str(work), spec=cfg.shingle_spec(), bands=cfg.num_bands, rows=cfg.rows_per_band,
                     seed=ctx.seed if cfg.seed is None else cfg.seed, n_parts=n_parts,
                     n_shards=len(inputs), verify=cfg.verify, threshold=cfg.verify_threshold,
@@ -162,6 +155,6 @@ class MinHashDedup(GlobalStage):
                     if count:
                         g.add(f"candidates_jaccard_{lo:.1f}", int(count))
             g.seconds = time.perf_counter() - t0 - sum(s.seconds for s in stats[1:])
-        log.info("%s: %d docs, %d candidate pairs, %d verified, %d removed", self.name, total_rows,
+        log.info("%s: %d docs, %d candidate pairs, %d verified, %d removed", self.name, sum(s.docs_in for s in stats),
                  _sum(ver, "candidate_pairs"), n_edges, sum(s.rejected_total for s in stats))
         return stats
