@@ -77,7 +77,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_stage(args: argparse.Namespace) -> int:
     """Run one stage over one input file and write the kept documents to OUTPUT."""
+    import pyarrow as pa
+
     from pipeline.executors import LocalContext, run_map_segment
+    from pipeline.io import write_parquet_atomic
     from pipeline.stage import GlobalStage, build_stage
     from pipeline.stats import funnel, merge_stage_lists
 
@@ -93,7 +96,13 @@ def cmd_stage(args: argparse.Namespace) -> int:
                             reads_raw_input=True, desc=args.name)
     (work / "out" / "part-00000.parquet").replace(out)
     if args.rejects:
-        (work / "rejects" / "part-00000.parquet").replace(Path(args.rejects))
+        produced = work / "rejects" / stage.name / "part-00000.parquet"
+        if produced.exists():
+            produced.replace(Path(args.rejects))
+        else:  # nothing rejected: an empty file with the reason columns
+            write_parquet_atomic(pa.table({"id": pa.array([], pa.string()),
+                                           "reject_stage": pa.array([], pa.string()),
+                                           "reject_reason": pa.array([], pa.string())}), Path(args.rejects))
     print(json.dumps(funnel(merge_stage_lists(stats)), ensure_ascii=False, indent=2))
     return 0
 

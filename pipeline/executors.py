@@ -25,18 +25,11 @@ from tqdm.auto import tqdm
 
 from pipeline.io import AtomicParquetWriter, read_json, write_json_atomic
 from pipeline.readers import read_batches
-from pipeline.schema import BASE_FIELDS, REJECT_COLUMN, REJECT_STAGE_COLUMN
+from pipeline.schema import BASE_FIELDS
 from pipeline.stage import GlobalStage, RunContext, Stage, apply_stage, build_stage
 from pipeline.stats import StageStats
 
 log = logging.getLogger(__name__)
-
-#: Fixed schema of reject sinks, whichever stage rejected the document.
-REJECTS_SCHEMA = pa.schema([
-    pa.field("id", pa.string()), pa.field("source", pa.string()), pa.field("url", pa.string()),
-    pa.field("domain", pa.string()), pa.field("text", pa.string()),
-    pa.field(REJECT_STAGE_COLUMN, pa.string()), pa.field(REJECT_COLUMN, pa.string()),
-])
 
 StageSpecs = list[tuple[str, dict[str, Any]]]
 
@@ -114,21 +107,54 @@ def _safe_value(value: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in value)[:64] or "_"
 
 
+class _RejectSinks:
+    """Rejected rows per stage, each with every column the stage saw plus the reason columns.
+
+    Files are ``<rejects>/<stage>/<shard>.parquet`` (``<stage>#k`` for the k-th repeat of a stage
+    name), created only for stages that rejected something in this shard.
+    """
+
+    def __init__(self, shard_path: Path, stages: Sequence[Stage]) -> None:
+        seen: dict[str, int] = {}
+        self.dirs: list[str] = []
+        for st in stages:
+            seen[st.name] = seen.get(st.name, 0) + 1
+            self.dirs.append(st.name if seen[st.name] == 1 else f"{st.name}#{seen[st.name]}")
+        self.shard_path = shard_path
+        self.writers: dict[int, AtomicParquetWriter] = {}
+
+    def write(self, stage_index: int, table: pa.Table) -> None:
+        if "raw_content" in table.column_names:  # page bytes would dwarf the corpus; url + reason suffice
+            table = table.drop_columns(["raw_content"])
+        if stage_index not in self.writers:
+            path = self.shard_path.parent / self.dirs[stage_index] / self.shard_path.name
+            self.writers[stage_index] = AtomicParquetWriter(path)
+        self.writers[stage_index].write(table)
+
+    def commit(self) -> None:
+        for w in self.writers.values():
+            w.commit()
+
+    def abort(self) -> None:
+        for w in self.writers.values():
+            w.abort()
+
+
 def run_shard(task: ShardTask, stages: Sequence[Stage]) -> list[dict[str, Any]]:
     """Stream one shard through ``stages``; write kept rows, rejects and stats; return the stats."""
     read_stats = StageStats("read")
     stats = [StageStats(st.name) for st in stages]
-    rejects = AtomicParquetWriter(Path(task.rejects_path), REJECTS_SCHEMA) if task.rejects_path else None
+    rejects = _RejectSinks(Path(task.rejects_path), stages) if task.rejects_path else None
     out = _PartitionedWriter(Path(task.output_path), task.partition_by)
     try:
         for batch in read_batches(Path(task.input_path), task.input_format, task.source,  # type: ignore[arg-type]
                                   task.batch_rows, read_stats, task.text_field):
-            for st, st_stats in zip(stages, stats):
+            for k, (st, st_stats) in enumerate(zip(stages, stats)):
                 if batch.num_rows == 0:
                     break
                 result = apply_stage(st, batch, st_stats)
                 if result.rejected is not None and rejects is not None:
-                    rejects.write(result.rejected)
+                    rejects.write(k, result.rejected)
                 batch = result.kept
             if batch.num_rows:
                 out.write(batch)

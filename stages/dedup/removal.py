@@ -95,8 +95,6 @@ def _decision_arrays(decisions_dir: Path, n_rows: int) -> tuple[np.ndarray, np.n
 
 def apply_shard(task: ApplyTask) -> dict:
     """Stream one shard: drop removed rows (to rejects), add ``count_column`` to kept rows."""
-    from pipeline.executors import REJECTS_SCHEMA
-
     t0 = time.perf_counter()
     stats = StageStats(task.stage)
     pf = pq.ParquetFile(task.input_path)
@@ -106,7 +104,10 @@ def apply_shard(task: ApplyTask) -> dict:
     if task.count_column in in_schema.names:
         in_schema = in_schema.remove(in_schema.get_field_index(task.count_column))
     out_schema = in_schema.append(pa.field(task.count_column, pa.int64()))
-    rejects = AtomicParquetWriter(Path(task.rejects_path), REJECTS_SCHEMA) if task.rejects_path else None
+    rejects_schema = in_schema.append(pa.field(REJECT_STAGE_COLUMN, pa.string())).append(
+        pa.field(REJECT_COLUMN, pa.string()))
+    # rejected rows keep every column, so their signals stay available for audit
+    rejects = AtomicParquetWriter(Path(task.rejects_path), rejects_schema) if task.rejects_path else None
     row = 0
     try:
         with AtomicParquetWriter(Path(task.output_path), out_schema) as out:
