@@ -157,6 +157,9 @@ def plot_expert_load(load: list[list[float]]) -> str:
     im = ax.imshow(arr, aspect="auto", cmap="viridis")
     ax.set_xlabel("expert")
     ax.set_ylabel("MoE layer")
+    ax.set_yticks(range(arr.shape[0]), [str(i + 1) for i in range(arr.shape[0])])
+    if arr.shape[1] <= 32:
+        ax.set_xticks(range(arr.shape[1]))
     ax.set_title("Share of routed tokens per expert (last logged step)")
     fig.colorbar(im, ax=ax, fraction=0.02)
     return _png(fig)
@@ -305,7 +308,8 @@ def tokenizer_section(tok: dict[str, Any]) -> str:
              ["Korean fertility (tokens per eojeol)", tok.get("korean_fertility_tokens_per_eojeol")]]
     for name, res in rt.items():
         if isinstance(res, dict) and "failures" in res:
-            facts.append([f"round-trip failures ({name})", f"{res['failures']} of {res.get('texts', '?')}"])
+            total = res.get("strings", res.get("texts", "?"))
+            facts.append([f"round-trip failures ({name})", f"{res['failures']} of {total}"])
     unused = tok.get("unused")
     if isinstance(unused, dict):
         facts += [[f"unused: {k}", v] for k, v in unused.items() if not isinstance(v, (dict, list))]
