@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 #: Rows per Parquet row group: large enough for fast scans, small enough for bounded readers.
-ROW_GROUP_ROWS = 16_384
+ROW_GROUP_ROWS = 8_192
 PARQUET_OPTIONS: dict[str, Any] = {
     "compression": "zstd",
     "compression_level": 3,
@@ -26,7 +26,9 @@ class AtomicParquetWriter:
     """Stream tables into one Parquet file that appears (renamed from a temp file) only on commit.
 
     The first table (or ``schema``) fixes the file schema; later tables are conformed to it:
-    missing columns become nulls, column order and types follow the schema.
+    missing columns become nulls, column order and types follow the schema. Small tables (a
+    filtered batch, one source's share of a batch) are buffered into row groups of about
+    ``ROW_GROUP_ROWS`` rows, so readers never face thousands of tiny row groups.
     """
 
     def __init__(self, path: Path, schema: pa.Schema | None = None) -> None:
@@ -37,6 +39,8 @@ class AtomicParquetWriter:
         self.schema = schema
         self.rows = 0
         self._writer: pq.ParquetWriter | None = None
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
 
     def write(self, table: pa.Table) -> None:
         if self.schema is None:
@@ -45,9 +49,16 @@ class AtomicParquetWriter:
             self._writer = pq.ParquetWriter(self._tmp, self.schema, **PARQUET_OPTIONS)
         if table.num_rows == 0:
             return
-        table = conform_to(table, self.schema)
-        self._writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+        self._pending.append(conform_to(table, self.schema))
+        self._pending_rows += table.num_rows
         self.rows += table.num_rows
+        if self._pending_rows >= ROW_GROUP_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending and self._writer is not None:
+            self._writer.write_table(pa.concat_tables(self._pending), row_group_size=ROW_GROUP_ROWS)
+        self._pending, self._pending_rows = [], 0
 
     def commit(self, fallback_schema: pa.Schema | None = None) -> int:
         """Close and move into place; an empty output is written with ``fallback_schema``."""
@@ -56,6 +67,7 @@ class AtomicParquetWriter:
             if schema is None:
                 raise ValueError(f"cannot write {self.path}: no tables and no schema")
             self._writer = pq.ParquetWriter(self._tmp, schema, **PARQUET_OPTIONS)
+        self._flush()
         self._writer.close()
         self._writer = None
         os.chmod(self._tmp, 0o644)
@@ -63,6 +75,7 @@ class AtomicParquetWriter:
         return self.rows
 
     def abort(self) -> None:
+        self._pending, self._pending_rows = [], 0
         if self._writer is not None:
             self._writer.close()
             self._writer = None
