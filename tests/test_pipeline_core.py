@@ -196,3 +196,17 @@ def test_final_output_partitioned_by_column(tmp_path):
     parts = {p.parent.name: pq.read_table(p).num_rows for p in res.output_dir.rglob("*.parquet")}
     assert parts == {"lang=ko": 10, "lang=en": 10, "lang=und": 10}
     assert json.loads((res.run_dir / "manifest.json").read_text())["rows"] == 30
+
+
+def test_demo_job_identical_on_ray_and_local(tmp_path, ray_session):
+    """Every stage of the demo job, global ones included, gives the same bytes on both executors."""
+    data = yaml.safe_load((REPO / "jobs" / "demo.yaml").read_text(encoding="utf-8"))
+    data["inputs"][0].update({"demo_pages": 300, "demo_shards": 2})
+    data["report"] = False
+    outs = {}
+    for executor in ("local", "ray"):
+        job = parse_job({**data, "output_dir": str(tmp_path / executor)})
+        res = run_job(job, executor=executor)
+        assert all(s["balanced"] for s in res.funnel["stages"])
+        outs[executor] = _outputs(res.run_dir)
+    assert outs["local"] == outs["ray"] and len(outs["local"]) >= 10
