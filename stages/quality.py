@@ -116,6 +116,8 @@ def _field(name: str) -> pa.Field:
 
 @register
 class QualityStage(Stage):
+    """Quality signals as columns (Gopher, C4, FineWeb, Korean spam, fastText score); filter per language."""
+
     name = "quality"
     Config = QualityConfig
     output_fields = ([pa.field("quality_lang", pa.string())] + [_field(s) for s in SIGNALS]
