@@ -6,6 +6,7 @@ import argparse
 import importlib
 import json
 import logging
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -90,19 +91,21 @@ def cmd_stage(args: argparse.Namespace) -> int:
         raise JobError(f"stage {args.name!r} needs the whole corpus; run it inside a job with 'axk1 run'")
     out = Path(args.output)
     work = out.parent / f".{out.stem}.work"
+    shutil.rmtree(work, ignore_errors=True)  # one-off run: never resume someone else's shard
     ctx = LocalContext(1, 0, work / "scratch")
     stats = run_map_segment(ctx, [(args.name, options)], [(Path(args.input), args.format, args.source, "text")],
                             work / "out", work / "rejects" if args.rejects else None, args.batch_rows,
                             reads_raw_input=True, desc=args.name)
     (work / "out" / "part-00000.parquet").replace(out)
     if args.rejects:
-        produced = work / "rejects" / stage.name / "part-00000.parquet"
+        produced = work / "rejects" / args.name / "part-00000.parquet"
         if produced.exists():
             produced.replace(Path(args.rejects))
         else:  # nothing rejected: an empty file with the reason columns
             write_parquet_atomic(pa.table({"id": pa.array([], pa.string()),
                                            "reject_stage": pa.array([], pa.string()),
                                            "reject_reason": pa.array([], pa.string())}), Path(args.rejects))
+    shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(funnel(merge_stage_lists(stats)), ensure_ascii=False, indent=2))
     return 0
 

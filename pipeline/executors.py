@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
 from pipeline.io import AtomicParquetWriter, read_json, write_json_atomic
-from pipeline.readers import read_batches
+from pipeline.readers import RAW_COLUMNS, read_batches
 from pipeline.schema import BASE_FIELDS
 from pipeline.stage import GlobalStage, RunContext, Stage, apply_stage, build_stage
 from pipeline.stats import StageStats
@@ -60,12 +60,19 @@ def build_stages(specs: StageSpecs) -> list[Stage]:
     return [build_stage(name, cfg) for name, cfg in specs]  # type: ignore[misc]
 
 
-def output_schema(stages: Sequence[Stage]) -> pa.Schema:
-    """The schema of a segment's output when it produced no rows at all."""
-    fields = list(BASE_FIELDS)
+def output_schema(stages: Sequence[Stage], input_schema: pa.Schema | None = None) -> pa.Schema:
+    """The schema a segment's output has even when no row survives: the input's columns (raw page
+    columns removed once ``extract`` ran) followed by every stage's declared columns."""
+    fields = list(input_schema) if input_schema is not None else list(BASE_FIELDS)
+    if any(st.name == "extract" for st in stages):
+        fields = [f for f in fields if f.name not in RAW_COLUMNS]
     for st in stages:
         fields.extend(f for f in st.output_fields if f.name not in {x.name for x in fields})
     return pa.schema(fields)
+
+
+#: Hive's name for the partition of null values (readers turn it back into null).
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 
 
 class _PartitionedWriter:
@@ -84,10 +91,14 @@ class _PartitionedWriter:
         return self.writers[value]
 
     def write(self, table: pa.Table) -> None:
-        if self.column is None or self.column not in table.column_names:
-            self._writer("" if self.column is None else "und").write(table)
+        if self.column is None:
+            self._writer("").write(table)
             return
-        values = pc.fill_null(table.column(self.column).cast(pa.string()), "und")
+        if self.column not in table.column_names:
+            log.warning("partition column %r is missing; rows go to the default partition", self.column)
+            self._writer(NULL_PARTITION).write(table)
+            return
+        values = pc.fill_null(table.column(self.column).cast(pa.string()), NULL_PARTITION)
         for value in pc.unique(values).to_pylist():
             self._writer(_safe_value(value)).write(table.filter(pc.equal(values, value)))
 
@@ -104,6 +115,8 @@ class _PartitionedWriter:
 
 
 def _safe_value(value: str) -> str:
+    if value == NULL_PARTITION:
+        return value
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in value)[:64] or "_"
 
 
@@ -146,9 +159,11 @@ def run_shard(task: ShardTask, stages: Sequence[Stage]) -> list[dict[str, Any]]:
     stats = [StageStats(st.name) for st in stages]
     rejects = _RejectSinks(Path(task.rejects_path), stages) if task.rejects_path else None
     out = _PartitionedWriter(Path(task.output_path), task.partition_by)
+    input_schema: pa.Schema | None = None
     try:
         for batch in read_batches(Path(task.input_path), task.input_format, task.source,  # type: ignore[arg-type]
                                   task.batch_rows, read_stats, task.text_field):
+            input_schema = input_schema or batch.schema
             for k, (st, st_stats) in enumerate(zip(stages, stats)):
                 if batch.num_rows == 0:
                     break
@@ -158,7 +173,7 @@ def run_shard(task: ShardTask, stages: Sequence[Stage]) -> list[dict[str, Any]]:
                 batch = result.kept
             if batch.num_rows:
                 out.write(batch)
-        out.commit(fallback_schema=output_schema(stages))
+        out.commit(fallback_schema=output_schema(stages, input_schema))
         if rejects is not None:
             rejects.commit()
     except BaseException:

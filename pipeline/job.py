@@ -100,6 +100,16 @@ class JobConfig(_Strict):
             raise ValueError("pretrain needs a pack section (it trains on the packed shards)")
         return self
 
+    @model_validator(mode="after")
+    def _partition_on_map_output(self) -> JobConfig:
+        from pipeline.stage import GlobalStage, registry
+
+        if self.partition_by and self.stages and issubclass(registry()[self.stages[-1].name], GlobalStage):
+            raise ValueError(f"partition_by applies to the output of per-document stages, but the last stage "
+                             f"({self.stages[-1].name}) needs the whole corpus; move partitioning before it "
+                             f"or drop partition_by (mix partitions its corpus by source itself)")
+        return self
+
     @property
     def is_kickoff(self) -> bool:
         return self.tokenizer is not None

@@ -246,13 +246,15 @@ def _warc_record_row(record: Any, kind: str, path: Path, source: str) -> dict[st
         http = record.http_headers
         row["http_status"] = int(http.status_code) if http.status_code else None
         ctype = _http_header(http, "Content-Type")
-        body = record.reader.read()
+        body = raw = record.reader.read()
         if (_http_header(http, "Transfer-Encoding") or "").lower().strip() == "chunked":
             body = _dechunk(body)
         body = _decode_content_encoding(body, _http_header(http, "Content-Encoding"))
     else:
         ctype = headers.get("Content-Type")
-        body = record.reader.read()
+        body = raw = record.reader.read()
+    if len(raw) < record.content_length and not row["truncated"]:
+        row["truncated"] = "length"  # the file ended inside this record
     row["content_type"] = ctype
     row["http_charset"] = _charset_param(ctype)
     row["raw_content"] = body
@@ -298,7 +300,7 @@ def _iter_arc(path: Path, source: str, stats: StageStats, skip: int = 0,
                 skip -= 1
                 continue
             stats.docs_in += 1
-            if record.rec_type not in ("response", "resource"):
+            if record.rec_type not in ("response", "resource", "conversion"):
                 stats.rejected[f"record:{record.rec_type}"] += 1
                 continue
             try:
@@ -313,10 +315,13 @@ def _iter_arc(path: Path, source: str, stats: StageStats, skip: int = 0,
                 stats.errors[f"record_read:{type(exc).__name__}"] += 1
                 continue
             stats.kept += 1
+            is_text = record.rec_type == "conversion"  # WET text recovered after a FastWARC stop
             yield {
-                "id": document_id(source, f"{path.name}:{rid}"), "text": None, "source": source,
-                "url": url, "domain": domain_of(url), "fetch_time": fetch, "charset": None,
-                "raw_content": body, "content_type": ctype, "http_charset": _charset_param(ctype),
+                "id": document_id(source, f"{path.name}:{rid}"),
+                "text": body.decode("utf-8", errors="replace") if is_text else None, "source": source,
+                "url": url, "domain": domain_of(url), "fetch_time": fetch, "charset": "utf-8" if is_text else None,
+                "raw_content": None if is_text else body, "content_type": ctype,
+                "http_charset": _charset_param(ctype),
                 "http_status": int(status) if status and str(status).isdigit() else None,
                 "truncated": record.rec_headers.get_header("WARC-Truncated"),
             }
@@ -384,7 +389,7 @@ def _iter_jsonl(path: Path, source: str, stats: StageStats, text_field: str) -> 
             if not isinstance(text, str):
                 stats.rejected["no_text_field"] += 1
                 continue
-            url = obj.get("url") if isinstance(obj.get("url"), str) else None
+            url = _scrub_surrogates(obj["url"]) if isinstance(obj.get("url"), str) else None
             upstream_id = obj.get("id")
             locator = f"id:{upstream_id}" if upstream_id is not None else f"{path.name}:{lineno}"
             stats.kept += 1
@@ -422,6 +427,8 @@ def _read_parquet(path: Path, source: str, batch_rows: int, stats: StageStats,
         for rb in pf.iter_batches(batch_size=batch_rows):
             table = pa.Table.from_batches([rb])
             if text_field != "text":
+                if "text" in table.column_names:  # the configured field wins over a column named text
+                    table = table.drop_columns(["text"])
                 table = table.rename_columns(["text" if c == text_field else c for c in table.column_names])
             n = table.num_rows
             if "id" not in table.column_names:
@@ -429,10 +436,12 @@ def _read_parquet(path: Path, source: str, batch_rows: int, stats: StageStats,
                 table = table.append_column("id", pa.array(ids, pa.string()))
             if "source" not in table.column_names:
                 table = table.append_column("source", pa.array([source] * n, pa.string()))
+            table = conform(table)
             offset += n
             stats.docs_in += n
             stats.kept += n
-            yield conform(table)
+            yield table
     except Exception as exc:
-        stats.docs_in += 1
-        stats.errors[f"parquet_read:{type(exc).__name__}"] += 1
+        unread = max(1, pf.metadata.num_rows - offset)  # every row not delivered is an error
+        stats.docs_in += unread
+        stats.errors[f"parquet_read:{type(exc).__name__}"] += unread

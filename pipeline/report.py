@@ -165,12 +165,18 @@ def plot_expert_load(load: list[list[float]]) -> str:
     return _png(fig)
 
 
-def _find_segments(run_dir: Path) -> tuple[Path | None, Path | None]:
-    """(curated output, mixed corpus) directories of a run."""
+def _find_segments(run_dir: Path, manifest: dict[str, Any]) -> tuple[Path | None, Path | None]:
+    """(curated output, mixed corpus) directories of a run, from its manifest when it has one."""
+    if manifest.get("segments"):
+        segs = [run_dir / s for s in manifest["segments"]]
+        out = run_dir / manifest["output_dir"]
+        if (out / "_mix_plan.json").exists():
+            return (segs[-2] if len(segs) > 1 else None), out
+        return out, None
     segs = sorted(p for p in (run_dir / "stages").glob("*") if p.is_dir())
     if not segs:
         return None, None
-    if segs[-1].name.endswith("-mix"):
+    if (segs[-1] / "_mix_plan.json").exists():
         return (segs[-2] if len(segs) > 1 else None), segs[-1]
     return segs[-1], None
 
@@ -181,7 +187,7 @@ def build_report(run_dir: Path, out_dir: Path | None = None) -> Path:
     out_dir = Path(out_dir) if out_dir else run_dir / "report"
     funnel = read_json(run_dir / "funnel.json")
     manifest = read_json(run_dir / "manifest.json") if (run_dir / "manifest.json").exists() else {}
-    curated, mixed = _find_segments(run_dir)
+    curated, mixed = _find_segments(run_dir, manifest)
     data: dict[str, Any] = {"run": manifest.get("job", run_dir.name), "funnel": funnel}
     data["curated"] = corpus_stats(curated) if curated else {}
     plan = read_json(mixed / "_mix_plan.json") if mixed and (mixed / "_mix_plan.json").exists() else None

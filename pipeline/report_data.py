@@ -152,11 +152,15 @@ def signal_ranges(files: list[Path], signals: list[str]) -> tuple[dict[str, floa
     lo = {c: np.inf for c in signals}
     hi = {c: -np.inf for c in signals}
 
-    def update(c: str, mn: Any, mx: Any) -> None:
+    def update(c: str, mn: Any, mx: Any) -> bool:
+        """Take a (min, max); False when they are not finite and the values must be scanned."""
         if mn is None or mx is None or np.isnan(float(mn)) or np.isnan(float(mx)):
-            return
+            return True
+        if not (np.isfinite(float(mn)) and np.isfinite(float(mx))):
+            return False
         lo[c] = min(lo[c], float(mn))
         hi[c] = max(hi[c], float(mx))
+        return True
 
     for f in files:
         pf = pq.ParquetFile(f)
@@ -169,13 +173,17 @@ def signal_ranges(files: list[Path], signals: list[str]) -> tuple[dict[str, floa
                     continue
                 st = rg.column(index[c]).statistics
                 if st is not None and st.has_min_max:
-                    update(c, st.min, st.max)
+                    if not update(c, st.min, st.max):
+                        scan.append(c)
                 elif not (st is not None and st.has_null_count and st.null_count == rg.num_rows):
                     scan.append(c)
             if scan:
                 t = pf.read_row_group(r, columns=scan)
                 for c in scan:
-                    mm = pc.min_max(t.column(c))
+                    col = t.column(c)
+                    if pa.types.is_floating(col.type):  # infinities would make every bin edge infinite
+                        col = pc.filter(col, pc.is_finite(col))
+                    mm = pc.min_max(col)
                     update(c, mm["min"].as_py(), mm["max"].as_py())
     return lo, hi
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -84,8 +87,19 @@ def run_job(job: JobConfig, executor: str | None = None) -> RunResult:
     segments = plan_segments(job)
     per_segment_stats: list[list[StageStats]] = []
     seg_dir = run_dir
+    # Each segment folder is named by a stamp of everything its bytes depend on (stage configs,
+    # seed, batch size, partitioning, the inputs or the upstream stamp): a changed job never resumes
+    # from shards another configuration wrote.
+    upstream = stamp_of("inputs", [_file_identity(p, run_dir) + [f, s, t] for p, f, s, t in inputs])
+    seg_names = []
     for k, seg in enumerate(segments):
-        seg_dir = run_dir / "stages" / f"{k:02d}-{seg.label}"
+        last = k == len(segments) - 1
+        upstream = stamp_of(seg.kind, seg.specs, job.seed, job.batch_rows,
+                            job.partition_by if last else None, upstream)
+        seg_names.append(f"{k:02d}-{seg.label}-{upstream}")
+    _remove_stale(run_dir, seg_names)
+    for k, seg in enumerate(segments):
+        seg_dir = run_dir / "stages" / seg_names[k]
         rejects_dir = run_dir / "rejects" / seg_dir.name if job.write_rejects else None
         log.info("segment %d/%d: %s over %d shards", k + 1, len(segments), seg.label, len(inputs))
         if seg.kind == "map":
@@ -107,7 +121,7 @@ def run_job(job: JobConfig, executor: str | None = None) -> RunResult:
             st.stage = f"{st.stage}#{seen[st.stage]}"
     result_funnel = funnel(per_segment_stats)
     write_json_atomic(result_funnel, run_dir / "funnel.json")
-    write_manifest(job, run_dir, seg_dir, result_funnel)
+    write_manifest(job, run_dir, seg_dir, result_funnel, seg_names)
     if job.report:
         from pipeline.report import build_report
 
@@ -118,7 +132,33 @@ def run_job(job: JobConfig, executor: str | None = None) -> RunResult:
     return RunResult(run_dir, seg_dir, result_funnel, seconds)
 
 
-def write_manifest(job: JobConfig, run_dir: Path, output_dir: Path, result_funnel: dict[str, Any]) -> None:
+def stamp_of(*parts: Any) -> str:
+    blob = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False).encode()
+    return hashlib.sha256(blob).hexdigest()[:10]
+
+
+def _file_identity(path: Path, run_dir: Path) -> list[Any]:
+    """What an input's contents are taken to be: path, size and mtime; files the run generated
+    itself (the embedded sample) are deterministic, so their place in the run and size suffice."""
+    st = path.stat()
+    if path.resolve().is_relative_to(run_dir.resolve()):
+        return [str(path.resolve().relative_to(run_dir.resolve())), st.st_size]
+    return [str(path), st.st_size, st.st_mtime_ns]
+
+
+def _remove_stale(run_dir: Path, keep: list[str]) -> None:
+    """Delete segment outputs of earlier configurations of this run directory."""
+    for parent in (run_dir / "stages", run_dir / "rejects"):
+        if not parent.exists():
+            continue
+        for d in parent.iterdir():
+            if d.is_dir() and d.name not in keep:
+                log.info("removing %s: written by an earlier configuration of this job", d)
+                shutil.rmtree(d)
+
+
+def write_manifest(job: JobConfig, run_dir: Path, output_dir: Path, result_funnel: dict[str, Any],
+                   segments: list[str] | None = None) -> None:
     files = []
     for p in parquet_shards(output_dir):
         meta = pq.read_metadata(p)
@@ -132,6 +172,7 @@ def write_manifest(job: JobConfig, run_dir: Path, output_dir: Path, result_funne
         "code_version": code_version(),
         "config": job.model_dump(mode="json"),
         "output_dir": str(output_dir.relative_to(run_dir)),
+        "segments": [f"stages/{name}" for name in segments or []],
         "files": files,
         "rows": sum(f["rows"] for f in files),
         "bytes": sum(f["bytes"] for f in files),

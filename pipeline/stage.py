@@ -117,6 +117,9 @@ def text_bytes(batch: pa.Table) -> int:
 def apply_stage(stage: Stage, batch: pa.Table, stats: StageStats) -> BatchResult:
     """Run one stage over one batch with accounting and per-row error isolation."""
     stage.ensure_setup()
+    stale = [f.name for f in stage.output_fields if f.name in batch.column_names]
+    if stale:  # re-curating an earlier output: the stage recomputes its own columns
+        batch = batch.drop_columns(stale)
     t0 = time.perf_counter()
     stats.docs_in += batch.num_rows
     stats.bytes_in += text_bytes(batch)
@@ -142,7 +145,8 @@ def _apply_rowwise(stage: Stage, batch: pa.Table, stats: StageStats) -> BatchRes
         except Exception as exc:
             kind = type(exc).__name__
             stats.errors[kind] += 1
-            bad = row.append_column(REJECT_COLUMN, pa.array([f"error:{kind}"], pa.string()))
+            bad = _empty_like_output(stage, row, rows=1)
+            bad = bad.append_column(REJECT_COLUMN, pa.array([f"error:{kind}"], pa.string()))
             bad = bad.append_column(REJECT_STAGE_COLUMN, pa.array([stage.name], pa.string()))
             rejected_parts.append(bad)
             continue
@@ -156,11 +160,12 @@ def _apply_rowwise(stage: Stage, batch: pa.Table, stats: StageStats) -> BatchRes
     return BatchResult(kept, rejected)
 
 
-def _empty_like_output(stage: Stage, batch: pa.Table) -> pa.Table:
-    out = batch.slice(0, 0)
+def _empty_like_output(stage: Stage, batch: pa.Table, rows: int = 0) -> pa.Table:
+    """The first ``rows`` rows of ``batch`` with the stage's output columns added as nulls."""
+    out = batch.slice(0, rows)
     for f in stage.output_fields:
         if f.name not in out.column_names:
-            out = out.append_column(f, pa.nulls(0, f.type))
+            out = out.append_column(f, pa.nulls(rows, f.type))
     return out
 
 

@@ -80,16 +80,14 @@ class StageStats:
 
 
 def merge_stage_lists(lists: list[list[StageStats]]) -> list[StageStats]:
-    """Merge per-shard lists of stage stats (same stage order) into one list."""
-    merged: dict[str, StageStats] = {}
-    order: list[str] = []
+    """Merge per-shard lists of stage stats position by position (a stage may appear twice)."""
+    merged: list[StageStats] = []
     for stats_list in lists:
-        for s in stats_list:
-            if s.stage not in merged:
-                merged[s.stage] = StageStats(stage=s.stage)
-                order.append(s.stage)
-            merged[s.stage].merge(s)
-    return [merged[name] for name in order]
+        for k, s in enumerate(stats_list):
+            if k == len(merged):
+                merged.append(StageStats(stage=s.stage))
+            merged[k].merge(s)
+    return merged
 
 
 def funnel(stages: list[StageStats]) -> dict[str, Any]:

@@ -87,6 +87,8 @@ def decode_html(body: bytes, http_charset: str | None, max_replacement_ratio: fl
             break
     for label, origin in ((http_charset, "header"), (meta_charset(body), "meta")):
         enc = normalize_charset(label)
+        if enc and enc.startswith(("utf-16", "utf-32")) and origin == "meta":
+            enc = "utf-8"  # a <meta> readable as ASCII cannot be UTF-16/32 (the HTML spec maps it to UTF-8)
         if enc:
             candidates.append((enc, origin))
     detected_added = False

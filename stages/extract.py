@@ -47,9 +47,9 @@ class Extract(Stage):
         n = batch.num_rows
         if "raw_content" not in batch.column_names:
             engine = pa.array(["none"] * n, pa.string())
-            text = batch.column("text")
-            blank = pc.or_kleene(pc.is_null(text), pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0))
-            reasons = pc.if_else(pc.fill_null(blank, True), "empty", pa.scalar(None, pa.string()))
+            length = pc.fill_null(pc.utf8_length(pc.utf8_trim_whitespace(batch.column("text"))), 0)
+            reasons = pc.if_else(pc.equal(length, 0), "empty", pc.if_else(
+                pc.less(length, cfg.min_text_chars), "no_text", pa.scalar(None, pa.string())))
             return batch.append_column("extract_engine", engine).append_column("reject_reason", reasons)
         raw = batch.column("raw_content").to_pylist()
         ctypes = batch.column("content_type").to_pylist()

@@ -11,7 +11,7 @@ Two streaming passes over the shards, each in bounded memory:
    at the epoch cap is reported as a shortfall instead of being repeated further.
 3. *emit*: each document is repeated ``floor(x) + Bernoulli(frac(x))`` times with ``x = min(w e,
    max_epochs)``; the coin is a hash of (seed, id), so the result is the same for any sharding or
-   executor. Output is Parquet partitioned by source (``source=<name>/part-*.parquet``).
+   executor. Output is Parquet partitioned by source (``mix_source=<name>/part-*.parquet``).
 """
 
 from __future__ import annotations
@@ -61,6 +61,9 @@ class MixSource(BaseModel):
 
     @model_validator(mode="after")
     def _buckets(self) -> MixSource:
+        empty = [col for col, values in self.where.items() if not values]
+        if empty:
+            raise ValueError(f"where.{empty[0]} lists no values (it would match nothing)")
         if self.quality_edges or self.quality_weights:
             if self.quality_column is None:
                 raise ValueError("quality_edges/weights need quality_column")
@@ -244,7 +247,7 @@ def _emit(args: tuple[int, str, str, dict[str, Any], list[float], int]) -> dict[
             w = None
         if w is None:
             name = f"part-{shard_index:05d}-{file_no[s]:03d}.parquet"
-            w = AtomicParquetWriter(Path(out_dir) / f"source={cfg.sources[s].name}" / name)
+            w = AtomicParquetWriter(Path(out_dir) / f"mix_source={cfg.sources[s].name}" / name)
             writers[s] = w
         return w
 

@@ -90,9 +90,10 @@ def test_mix_stage_hits_shares_reports_shortfall_and_is_deterministic(tmp_path):
 
     glob = str(tmp_path / "a" / "**" / "*.parquet")
     n_duck = duckdb.sql(f"select count(*) from read_parquet('{glob}', hive_partitioning=true)").fetchall()[0][0]
-    df = pl.scan_parquet(glob, hive_partitioning=True).group_by("source").agg(pl.len()).collect()
+    df = pl.scan_parquet(glob, hive_partitioning=True).group_by("mix_source", "source").agg(pl.len()).collect()
     assert n_duck == sum(pq.read_metadata(p).num_rows for p in (tmp_path / "a").rglob("*.parquet"))
-    assert set(df["source"].to_list()) == {"ko_web", "en_web"}
+    assert set(df["mix_source"].to_list()) == {"ko_web", "en_web"}
+    assert set(df["source"].to_list()) == {"web"}  # provenance survives the partitioning
 
 
 def test_job_with_mix_writes_manifest_and_report(tmp_path):
@@ -214,3 +215,16 @@ def test_census_sums_match_per_document_arithmetic(tmp_path):
     assert got["tokens"] == {s: dict(d) for s, d in want.items()}
     assert got["docs"] == {s: int((src == s).sum()) for s in set(src.tolist())}
     assert set(got["tokens"]) == {-1, 0, 1} and set(got["tokens"][0]) == {1.0, 3.0}
+
+
+def test_report_ignores_infinite_signal_values(tmp_path):
+    from pipeline.report_data import corpus_stats
+
+    rows = [{"id": str(i), "text": "x" * (10 + i), "lang": "en", "score": float(i)} for i in range(50)]
+    rows[3]["score"] = float("inf")
+    write_parquet_atomic(pa.Table.from_pylist(rows), tmp_path / "d" / "part-00000.parquet")
+    stats = corpus_stats(tmp_path / "d")
+    edges = stats["histograms"]["score"]["edges"]
+    assert all(map(lambda e: e == e and abs(e) != float("inf"), edges)) and edges[-1] == 49.0
+    assert sum(stats["histograms"]["score"]["counts"]["en"]) == 49
+    json.dumps(stats, allow_nan=False)

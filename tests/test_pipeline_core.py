@@ -140,13 +140,13 @@ def test_killed_run_resumes_to_identical_output(tmp_path):
     cmd = [sys.executable, "-m", "pipeline.cli", "run", str(job_file)]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
-    stats_dir = tmp_path / "killed" / "stages" / "00-extract" / "_stats"
+    stats_glob = "stages/00-extract-*/_stats/part-*.json"
     deadline = time.time() + 120
-    while time.time() < deadline and len(list(stats_dir.glob("part-*.json"))) < 2:
+    while time.time() < deadline and len(list((tmp_path / "killed").glob(stats_glob))) < 2:
         time.sleep(0.01)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    done_before = len(list(stats_dir.glob("part-*.json")))
+    done_before = len(list((tmp_path / "killed").glob(stats_glob)))
     assert 0 < done_before < 12, "the run must be killed midway"
     subprocess.run(cmd, cwd=REPO, check=True, capture_output=True)
     full = run_job(parse_job(_job(tmp_path, "full", pattern, workers=1)))
@@ -194,7 +194,7 @@ def test_final_output_partitioned_by_column(tmp_path):
     import pyarrow.parquet as pq
 
     parts = {p.parent.name: pq.read_table(p).num_rows for p in res.output_dir.rglob("*.parquet")}
-    assert parts == {"lang=ko": 10, "lang=en": 10, "lang=und": 10}
+    assert parts == {"lang=ko": 10, "lang=en": 10, "lang=__HIVE_DEFAULT_PARTITION__": 10}
     assert json.loads((res.run_dir / "manifest.json").read_text())["rows"] == 30
 
 
@@ -210,3 +210,49 @@ def test_demo_job_identical_on_ray_and_local(tmp_path, ray_session):
         assert all(s["balanced"] for s in res.funnel["stages"])
         outs[executor] = _outputs(res.run_dir)
     assert outs["local"] == outs["ray"] and len(outs["local"]) >= 10
+
+
+def test_changed_job_reruns_instead_of_resuming(tmp_path):
+    pattern = _jsonl_inputs(tmp_path, 2, 100)
+    first = run_job(parse_job(_job(tmp_path, "run", pattern, workers=1)))
+    kept_first = first.funnel["docs_out"]
+    job = _job(tmp_path, "run", pattern, workers=1)
+    job["stages"] = [{"name": "extract", "min_text_chars": 100}]
+    second = run_job(parse_job(job))
+    assert second.output_dir != first.output_dir and not first.output_dir.exists()
+    assert 0 < second.funnel["docs_out"] < kept_first
+    assert len(list((second.run_dir / "stages").iterdir())) == 1
+
+
+def test_same_stage_twice_in_one_pass_is_counted_per_position(tmp_path):
+    pattern = _jsonl_inputs(tmp_path, 2, 100)
+    job = _job(tmp_path, "twice", pattern, workers=1)
+    job["stages"] = [{"name": "extract"}, {"name": "extract", "min_text_chars": 100}]
+    res = run_job(parse_job(job))
+    names = [s["stage"] for s in res.funnel["stages"]]
+    assert names == ["read", "extract", "extract#2"]
+    first, second = res.funnel["stages"][1:]
+    assert second["docs_in"] == first["kept"] and all(s["balanced"] for s in res.funnel["stages"])
+    import pyarrow.parquet as pq
+
+    assert sum(pq.read_metadata(p).num_rows for p in res.output_dir.glob("*.parquet")) == res.funnel["docs_out"]
+
+
+def test_all_rejected_shard_keeps_the_schema_of_the_others(tmp_path):
+    import pyarrow.parquet as pq
+
+    from pipeline.io import write_parquet_atomic
+
+    for name, texts in (("a", ["some text here"] * 5), ("b", ["   ", ""]), ("c", ["more text"] * 3)):
+        write_parquet_atomic(pa.table({"text": texts, "score": [0.5] * len(texts)}), tmp_path / f"{name}.parquet")
+    job = parse_job({"name": "s", "output_dir": str(tmp_path / "run"), "workers": 1, "report": False,
+                     "inputs": [{"paths": [str(tmp_path / "*.parquet")], "source": "s"}],
+                     "stages": [{"name": "extract"}, {"name": "extract"}]})
+    res = run_job(job)
+    schemas = [pq.read_schema(p) for p in sorted(res.output_dir.glob("*.parquet"))]
+    assert len(schemas) == 3 and pq.read_metadata(sorted(res.output_dir.glob("*.parquet"))[1]).num_rows == 0
+    assert all(s.names == schemas[0].names for s in schemas) and "score" in schemas[0].names
+    import duckdb
+
+    n = duckdb.sql(f"select count(*) from read_parquet('{res.output_dir}/*.parquet')").fetchall()[0][0]
+    assert n == 8
