@@ -124,7 +124,8 @@ class _RejectSinks:
     """Rejected rows per stage, each with every column the stage saw plus the reason columns.
 
     Files are ``<rejects>/<stage>/<shard>.parquet`` (``<stage>#k`` for the k-th repeat of a stage
-    name), created only for stages that rejected something in this shard.
+    name), created only for stages that rejected something in this shard. A stage's
+    ``reject_drop_columns`` are left out.
     """
 
     def __init__(self, shard_path: Path, stages: Sequence[Stage]) -> None:
@@ -133,12 +134,14 @@ class _RejectSinks:
         for st in stages:
             seen[st.name] = seen.get(st.name, 0) + 1
             self.dirs.append(st.name if seen[st.name] == 1 else f"{st.name}#{seen[st.name]}")
+        self.drop = [list(st.reject_drop_columns) for st in stages]
         self.shard_path = shard_path
         self.writers: dict[int, AtomicParquetWriter] = {}
 
     def write(self, stage_index: int, table: pa.Table) -> None:
-        if "raw_content" in table.column_names:  # page bytes would dwarf the corpus; url + reason suffice
-            table = table.drop_columns(["raw_content"])
+        drop = [c for c in self.drop[stage_index] if c in table.column_names]
+        if drop:
+            table = table.drop_columns(drop)
         if stage_index not in self.writers:
             path = self.shard_path.parent / self.dirs[stage_index] / self.shard_path.name
             self.writers[stage_index] = AtomicParquetWriter(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -149,3 +150,9 @@ def parquet_shards(directory: Path) -> list[Path]:
         return []
     return sorted((p for p in directory.rglob("*.parquet") if not p.name.startswith(".")),
                   key=lambda p: str(p.relative_to(directory)))
+
+
+def stamp(*parts: Any, length: int = 16) -> str:
+    """A short stable hash of JSON-serialisable parts (configs, file identities, upstream stamps)."""
+    blob = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False).encode()
+    return hashlib.sha256(blob).hexdigest()[:length]

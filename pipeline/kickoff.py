@@ -9,7 +9,6 @@ Paths inside the sections default to folders of the run directory.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -23,7 +22,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.io import read_json, write_json_atomic
+from pipeline.io import read_json, stamp, write_json_atomic
 from pipeline.job import JobConfig
 from pipeline.runner import RunResult, run_job
 
@@ -37,11 +36,6 @@ class TorchrunSpec(BaseModel):
     nproc_per_node: int = Field(1, ge=1)
     nnodes: int = Field(1, ge=1)
     rdzv_endpoint: str | None = Field(None, description="host:port of the rendezvous (multi-node)")
-
-
-def stamp(*parts: Any) -> str:
-    blob = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False).encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
 
 
 def _step_done(step_dir: Path, want: str, outputs: list[Path]) -> bool:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import shutil
 import subprocess
@@ -16,7 +14,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from pipeline.executors import make_context, run_global_segment, run_map_segment
-from pipeline.io import parquet_shards, read_json, write_json_atomic
+from pipeline.io import parquet_shards, read_json, stamp, write_json_atomic
 from pipeline.job import JobConfig
 from pipeline.stage import GlobalStage, build_stage
 from pipeline.stats import StageStats, funnel, merge_stage_lists
@@ -90,12 +88,12 @@ def run_job(job: JobConfig, executor: str | None = None) -> RunResult:
     # Each segment folder is named by a stamp of everything its bytes depend on (stage configs,
     # seed, batch size, partitioning, the inputs or the upstream stamp): a changed job never resumes
     # from shards another configuration wrote.
-    upstream = stamp_of("inputs", [_file_identity(p, run_dir) + [f, s, t] for p, f, s, t in inputs])
+    upstream = stamp("inputs", [_file_identity(p, run_dir) + [f, s, t] for p, f, s, t in inputs], length=10)
     seg_names = []
     for k, seg in enumerate(segments):
         last = k == len(segments) - 1
-        upstream = stamp_of(seg.kind, seg.specs, job.seed, job.batch_rows,
-                            job.partition_by if last else None, upstream)
+        upstream = stamp(seg.kind, seg.specs, job.seed, job.batch_rows,
+                            job.partition_by if last else None, upstream, length=10)
         seg_names.append(f"{k:02d}-{seg.label}-{upstream}")
     _remove_stale(run_dir, seg_names)
     for k, seg in enumerate(segments):
@@ -130,11 +128,6 @@ def run_job(job: JobConfig, executor: str | None = None) -> RunResult:
     log.info("job %s: %s -> %s documents in %.1f s; output %s", job.name, result_funnel["docs_in"],
              result_funnel["docs_out"], seconds, seg_dir)
     return RunResult(run_dir, seg_dir, result_funnel, seconds)
-
-
-def stamp_of(*parts: Any) -> str:
-    blob = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False).encode()
-    return hashlib.sha256(blob).hexdigest()[:10]
 
 
 def _file_identity(path: Path, run_dir: Path) -> list[Any]:

@@ -45,6 +45,8 @@ class Stage(ABC):
     Config: ClassVar[type[StageConfig]] = StageConfig
     #: Columns this stage adds to the document table.
     output_fields: ClassVar[list[pa.Field]] = []
+    #: Columns left out of this stage's reject sink (bulky inputs such as page bytes).
+    reject_drop_columns: ClassVar[list[str]] = []
 
     def __init__(self, config: StageConfig | dict[str, Any] | None = None) -> None:
         if config is None:

@@ -37,6 +37,7 @@ class Extract(Stage):
     name = "extract"
     Config = ExtractConfig
     output_fields = [pa.field("extract_engine", pa.string())]
+    reject_drop_columns = ["raw_content"]  # page bytes would dwarf the corpus; url + reason suffice
 
     def setup(self) -> None:
         if self.config.engine == "trafilatura":
