@@ -19,7 +19,7 @@ QUALITY_MB_S = 1.94       # English, every filter + spam + model, benchmarks/qua
 DEDUP_CORE_H_PER_BDOCS = 800.0   # all MinHash phases, 1e9 documents, benchmarks/dedup.py projection
 PII_MB_S = 20.0           # PII-dense English worst case (ordinary text 49-62), benchmarks/pii.py
 MIX_MB_S = 45.0           # Parquet on disk, benchmarks/mix_report.py
-PACK_TOKENS_S = 670_000   # tokens per CPU-second, cold cache, 163,840 vocabulary, benchmarks/pack.py
+PACK_TOKENS_S = 2_000_000  # tokens per CPU-second, steady, real English (Korean 3.2 M), 163,840 vocabulary, benchmarks/pack.py
 
 # ---- planning assumptions (public figures for Common Crawl and FineWeb; not measured here) -----
 PAGES_PER_DUMP = 2.8e9    # HTML responses in one monthly Common Crawl dump

@@ -12,7 +12,7 @@ command -v "$PY" >/dev/null || PY=python3
 # is the one that both trains and predicts correctly under numpy 2, so it goes last.
 "$VENV/bin/pip" install -q --no-deps --force-reinstall fasttext-community==0.11.9 2>&1 | grep -v "^WARNING: Location" || true
 "$VENV/bin/python" - <<'PY'
-import fasttext, torch, ray, pyarrow  # noqa: F401
+import fasttext, numba, torch, ray, pyarrow  # noqa: F401
 assert hasattr(fasttext, "train_supervised"), "fasttext-community was not installed last"
 print("environment ready:", torch.__version__, ray.__version__, pyarrow.__version__)
 PY

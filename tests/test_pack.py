@@ -12,8 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.test_pack_fixtures import DATA, EOS, english_texts, korean_texts, train_tokenizer, write_corpus
+from tokenizer.fast_bpe import load_fast_bpe
 from tokenizer.indexed import ShardError, open_shard
-from tokenizer.pack import HFTokenizer, PackConfig, load_fast_bpe, main, pack
+from tokenizer.pack import HFTokenizer, PackConfig, main, pack
 
 
 @pytest.fixture(scope="module")

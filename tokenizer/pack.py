@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 
 from pipeline.io import read_json, write_json_atomic
 from pipeline.stage import StageConfig
+from tokenizer.fast_bpe import FastBPE, load_fast_bpe
 from tokenizer.indexed import DsWriter, MegatronWriter, token_dtype
 
 log = logging.getLogger(__name__)
@@ -134,232 +135,13 @@ class PackConfig(StageConfig):
     executor: Literal["auto", "local", "ray"] = "auto"
     #: Use the pre-token cache encoder for HF BPE tokenizers (checked against the tokenizer per shard).
     fast_encode: bool = True
+    #: In that encoder, merge words not seen yet with the compiled BPE kernel (else the tokenizer's BPE).
+    compiled_bpe: bool = True
     #: Documents per shard compared between the fast encoder and the tokenizer before trusting it.
     verify_docs: int = 32
     overwrite: bool = False
     #: Token dtype of the shards: ``auto`` is uint16 below 65,500 ids, else int32 (Megatron's rule).
     token_dtype: Literal["auto", "int32", "uint16"] = "auto"
-
-
-# ---------------------------------------------------------------------------------------------
-# Fast encoder: a pre-token cache in front of an HF byte-level BPE model
-#
-# BPE encodes each pre-token independently, so ``encode(text) == concat(bpe(w) for w in
-# pretokenize(text))``. Web text repeats a small set of words, so after warm-up nearly every word
-# is a dict hit and the per-document work is one regex pass plus C-level map/chain calls. Only
-# tokenizers whose pipeline we reproduce exactly qualify; documents containing added tokens are
-# delegated to the real tokenizer, and each shard re-checks agreement before trusting the cache.
-
-GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
-
-
-_PLAIN = re.compile(r"[ \[\]^*+?|\-]|[^\\(){}$.]")
-
-
-def _compile(pattern: str) -> Any:
-    """``re`` for patterns made only of literals, classes and simple quantifiers, else ``regex``."""
-    import regex
-
-    if all(_PLAIN.fullmatch(ch) for ch in pattern):
-        return re.compile(pattern)
-    return regex.compile(pattern)
-
-
-class FastBPE:
-    """Exact re-implementation of an HF BPE encode (split regexes + model) with a word cache.
-
-    Words missing from the cache are encoded together, once, by a copy of the tokenizer reduced
-    to its BPE model (plus the byte-level mapping): every call to it sees exactly one pre-token.
-    ``encode_batch`` returns None for documents containing an added token's text: how those are
-    matched depends on tokenizer settings, so the caller encodes them with the real tokenizer.
-    """
-
-    def __init__(self, tokenizer: Any, patterns: list[str], byte_level: bool, normalizer: str | None,
-                 max_cache: int = 1 << 21) -> None:
-        import regex
-        from tokenizers import pre_tokenizers
-
-        added = [t.content for t in tokenizer.get_added_tokens_decoder().values() if t.content]
-        # Misses go through the same tokenizer object with its pipeline reduced to the model (the
-        # byte-level mapping stays); added tokens never match inside a word here, because
-        # documents containing one are delegated before their words get this far.
-        self._tok = tokenizer
-        self._word_pre = (pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False)
-                          if byte_level else None)
-        self._splits = [regex.compile(f"({p})").split for p in patterns]
-        # a single pattern: findall, which drops unmatched gaps, so coverage is checked per text;
-        # plain patterns (no Unicode properties) run ~2x faster on the standard re module
-        self._findall = _compile(patterns[0]).findall if len(patterns) == 1 else None
-        self._gapless = patterns == [GPT2_PATTERN]  # matches every character: no check needed
-        self._normalizer = normalizer
-        # literal alternation: the standard re module scans it ~3x faster than regex
-        self._added = re.compile("|".join(re.escape(a) for a in added)).search if added else None
-        # cheap pre-check: an added token can only occur where its first character does
-        self._added_first = sorted({a[0] for a in added})
-        self._max_cache = max_cache
-        self._reset()
-
-    def _reset(self) -> None:
-        """Empty word table: word -> row; row -> (start, length) in one int32 token array."""
-        self._index: dict[str, int] = {}
-        self._starts = np.zeros(1 << 16, np.int64)
-        self._lens = np.zeros(1 << 16, np.int64)
-        self._toks = np.zeros(1 << 18, np.int32)
-        self._n_words = self._n_toks = 0
-
-    def _encode_words(self, words: list[str]) -> Any:
-        tok = self._tok
-        saved = tok.normalizer, tok.pre_tokenizer, tok.post_processor
-        tok.normalizer, tok.pre_tokenizer, tok.post_processor = None, self._word_pre, None
-        try:
-            return tok.encode(words, is_pretokenized=True, add_special_tokens=False)
-        finally:
-            tok.normalizer, tok.pre_tokenizer, tok.post_processor = saved
-
-    def _words(self, text: str) -> list[str]:
-        if self._findall is not None:
-            words = self._findall(text)
-            if self._gapless or sum(map(len, words)) == len(text):
-                return words
-        pieces = [text]
-        for split in self._splits:
-            pieces = [q for p in pieces for q in split(p) if q]
-        return pieces
-
-    def _add_words(self, words: list[str]) -> None:
-        """Encode new words in one Rust call (one pre-tokenized sequence) and append them."""
-        enc = self._encode_words(words)
-        ids = np.asarray(enc.ids, dtype=np.int32)
-        counts = np.bincount(np.asarray(enc.word_ids, dtype=np.int64), minlength=len(words))
-        if counts.sum() != ids.size or counts.size != len(words):
-            raise RuntimeError("word tokenizer returned tokens outside the words")
-        n, k, t = self._n_words, len(words), self._n_toks
-        if n + k > self._starts.size:
-            grow = max(n + k, 2 * self._starts.size)
-            self._starts = np.resize(self._starts, grow)
-            self._lens = np.resize(self._lens, grow)
-        if t + ids.size > self._toks.size:
-            self._toks = np.resize(self._toks, max(t + ids.size, 2 * self._toks.size))
-        self._lens[n:n + k] = counts
-        self._starts[n:n + k] = t + np.cumsum(counts) - counts
-        self._toks[t:t + ids.size] = ids
-        self._index.update(zip(words, range(n, n + k)))
-        self._n_words, self._n_toks = n + k, t + ids.size
-
-    def _rows(self, words: list[str]) -> np.ndarray:
-        """Word-table rows of ``words``, adding the missing ones (bounded: the table restarts when full)."""
-        import itertools
-
-        rows = np.fromiter(map(self._index.get, words, itertools.repeat(-1)), np.int64, count=len(words))
-        miss = np.flatnonzero(rows < 0)
-        if miss.size == 0:
-            return rows
-        missing = words if miss.size == len(words) else [words[i] for i in miss.tolist()]
-        new = list(dict.fromkeys(missing))
-        if self._n_words + len(new) > self._max_cache:
-            self._reset()
-            miss, missing = np.arange(len(words)), words
-            new = list(dict.fromkeys(words))
-        self._add_words(new)
-        rows[miss] = np.fromiter(map(self._index.__getitem__, missing), np.int64, count=miss.size)
-        return rows
-
-    def encode_flat(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[int]]:
-        """(concatenated int32 ids, per-document token counts, indices of delegated documents).
-
-        Delegated documents (they contain an added token's text) have count 0 and no tokens here.
-        """
-        import itertools
-        import unicodedata
-
-        words: list[list[str]] = []
-        delegated: list[int] = []
-        for i, text in enumerate(texts):
-            if self._added is not None and any(c in text for c in self._added_first) and self._added(text):
-                delegated.append(i)
-                words.append([])
-                continue
-            if self._normalizer is not None:
-                text = unicodedata.normalize(self._normalizer, text)
-            words.append(self._words(text))
-        n_words = np.fromiter(map(len, words), np.int64, count=len(words))
-        flat_words = list(itertools.chain.from_iterable(words))
-        rows = self._rows(flat_words)
-        lens = self._lens[rows]
-        tok_cum = np.zeros(lens.size + 1, np.int64)
-        np.cumsum(lens, out=tok_cum[1:])
-        # gather each word's tokens: position p of word w reads toks[start_w + p - offset_w]
-        pos = np.arange(int(tok_cum[-1]), dtype=np.int64) + np.repeat(self._starts[rows] - tok_cum[:-1], lens)
-        word_end = np.cumsum(n_words)
-        counts = tok_cum[word_end] - tok_cum[word_end - n_words]
-        return self._toks[pos], counts, delegated
-
-    def encode_batch(self, texts: list[str]) -> list[list[int] | None]:
-        flat, counts, delegated = self.encode_flat(texts)
-        out: list[list[int] | None] = [a.tolist() for a in np.split(flat, np.cumsum(counts)[:-1])]
-        for i in delegated:
-            out[i] = None
-        return out
-
-
-def load_fast_bpe(tokenizer_json: str | Path | None = None, tokenizer: Any = None) -> FastBPE | None:
-    """A ``FastBPE`` for this HF tokenizer (a file, or a loaded ``tokenizers.Tokenizer`` to share)
-    if its pipeline is one we reproduce exactly, else None."""
-    import json
-
-    from tokenizers import Tokenizer
-
-    tok = tokenizer if tokenizer is not None else Tokenizer.from_file(str(tokenizer_json))
-    if type(tok.model).__name__ != "BPE" or tok.model.dropout:
-        return None
-
-    def state(component: Any) -> dict[str, Any] | None:
-        return None if component is None else json.loads(component.__getstate__())
-
-    norm = state(tok.normalizer)
-    normalizer = None
-    if norm is not None:
-        if norm.get("type") not in ("NFC", "NFKC"):
-            return None
-        normalizer = norm["type"]
-    plan = _pretokenizer_plan(state(tok.pre_tokenizer))
-    if plan is None:
-        return None
-    return FastBPE(tok, plan[0], plan[1], normalizer)
-
-
-def _split_pattern(step: dict[str, Any]) -> str | None:
-    import regex
-
-    pat = (step.get("pattern") or {}).get("Regex")
-    if step.get("type") != "Split" or step.get("behavior") != "Isolated" or step.get("invert") or pat is None:
-        return None
-    return None if regex.compile(pat).groups else pat
-
-
-def _pretokenizer_plan(pre: dict[str, Any] | None) -> tuple[list[str], bool] | None:
-    """(split regexes, byte-level mapping?) of a pre-tokenizer we reproduce exactly, or None.
-
-    Supported: ``ByteLevel`` (GPT-2 regex), isolated regex ``Split`` steps, and a ``Sequence`` of
-    such splits optionally ending in ``ByteLevel``.
-    """
-    if not pre:
-        return None
-    steps = (pre.get("pretokenizers") or []) if pre.get("type") == "Sequence" else [pre]
-    byte_level = bool(steps) and steps[-1].get("type") == "ByteLevel"
-    patterns: list[str] = []
-    for st in steps[:-1] if byte_level else steps:
-        pat = _split_pattern(st)
-        if pat is None:
-            return None
-        patterns.append(pat)
-    if byte_level:
-        last = steps[-1]
-        if last.get("add_prefix_space", False):
-            return None
-        if last.get("use_regex", True):
-            patterns.append(GPT2_PATTERN)
-    return (patterns, byte_level) if patterns else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -430,7 +212,7 @@ def source_dirname(source: str) -> str:
 
 
 _TOKENIZERS: dict[tuple[str, str | None], PackTokenizer] = {}
-_FAST: dict[str, FastBPE | None] = {}
+_FAST: dict[tuple[str, bool], FastBPE | None] = {}
 
 
 def _cached_tokenizer(cfg: PackConfig) -> PackTokenizer:
@@ -448,15 +230,25 @@ def _worker_tokenizer(cfg: PackConfig) -> tuple[PackTokenizer, FastBPE | None]:
     js = _tokenizer_json(tok, cfg.tokenizer)
     if js is None:
         return tok, None
-    if str(js) not in _FAST:  # share the adapter's loaded tokenizer when there is one
-        _FAST[str(js)] = load_fast_bpe(js, getattr(tok, "hf_tokenizer", None))
-    return tok, _FAST[str(js)]
+    key = (str(js), cfg.compiled_bpe)
+    if key not in _FAST:  # share the adapter's loaded tokenizer when there is one
+        _FAST[key] = load_fast_bpe(js, getattr(tok, "hf_tokenizer", None), compiled=cfg.compiled_bpe)
+    return tok, _FAST[key]
 
 
-def clear_caches() -> None:
-    """Forget loaded tokenizers and word caches (benchmarks measure cold starts)."""
-    _TOKENIZERS.clear()
-    _FAST.clear()
+def preload(cfg: PackConfig) -> None:
+    """Load this process's tokenizer and fast encoder now (what a worker does once, before its first shard)."""
+    _worker_tokenizer(cfg)
+
+
+def clear_caches(keep_tokenizers: bool = False) -> None:
+    """Forget word tables, and unless ``keep_tokenizers`` the loaded tokenizers too (benchmarks)."""
+    for fast in _FAST.values():
+        if fast is not None:
+            fast.reset()
+    if not keep_tokenizers:
+        _TOKENIZERS.clear()
+        _FAST.clear()
 
 
 class _PartWriters:
@@ -703,13 +495,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--ds", action="store_true", help="also write datatrove/nanotron .ds files")
     ap.add_argument("--workers", type=int, default=0, help="local processes (0 = all cores)")
     ap.add_argument("--executor", choices=["auto", "local", "ray"], default="auto")
-    ap.add_argument("--no-fast-encode", action="store_true")
+    ap.add_argument("--no-fast-encode", action="store_true",
+                    help="call the tokenizer directly instead of the verified word-table encoder")
+    ap.add_argument("--no-compiled-bpe", action="store_true",
+                    help="in that encoder, merge new words with the tokenizer's own BPE")
     ap.add_argument("--overwrite", action="store_true", help="replace shards from another tokenizer")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg = PackConfig(inputs=a.inputs, output_dir=a.output_dir, tokenizer=a.tokenizer, eos_token=a.eos_token,
                      source=a.source, text_column=a.text_column, source_column=a.source_column,
                      batch_rows=a.batch_rows, write_ds=a.ds, workers=a.workers, executor=a.executor,
-                     fast_encode=not a.no_fast_encode, overwrite=a.overwrite)
+                     fast_encode=not a.no_fast_encode, compiled_bpe=not a.no_compiled_bpe, overwrite=a.overwrite)
     manifest = pack(cfg)
     return 1 if manifest["totals"]["errors"] else 0
