@@ -8,7 +8,7 @@ numba: thousands of words per call, no allocation per word.
 
 Words it cannot reproduce exactly (a character with neither a vocabulary entry nor a complete
 byte fallback, i.e. the ``unk`` path; or a word longer than ``MAX_SYMBOLS``, where the quadratic
-merge scan would be slow) are flagged, and the caller encodes them with the real tokenizer.
+merge scan is slower than HF's heap) are flagged, and the caller encodes them with the real tokenizer.
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ import numba
 import numpy as np
 
 #: Longest word (in initial symbols) merged here; longer ones are flagged for the real tokenizer.
-MAX_SYMBOLS = 4096
+#: The merge scan is quadratic in the word's length: it beats HF's heap up to ~300 symbols
+#: (Korean, 64 syllables: 11 us vs 31 us; 1,024 syllables: 680 us vs 300 us).
+MAX_SYMBOLS = 256
 log = logging.getLogger(__name__)
 _NO_RANK = np.int32(2**31 - 1)
 _EMPTY = np.int64(-1)

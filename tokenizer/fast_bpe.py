@@ -44,7 +44,8 @@ class FastBPE:
     """
 
     def __init__(self, tokenizer: Any, patterns: list[str], byte_level: bool, normalizer: str | None,
-                 max_cache: int = 1 << 21, tables: bpe_kernel.MergeTables | None = None) -> None:
+                 max_cache: int = 1 << 21, tables: bpe_kernel.MergeTables | None = None,
+                 max_tokens: int = 1 << 25) -> None:
         import regex
         from tokenizers import pre_tokenizers
 
@@ -66,6 +67,7 @@ class FastBPE:
         # cheap pre-check: an added token can only occur where its first character does
         self._added_first = sorted({a[0] for a in added})
         self._max_cache = max_cache
+        self._max_tokens = max_tokens
         self._tables = tables
         if tables is not None:  # load the compiled kernel now (~0.2 s once per process), not mid-shard
             bpe_kernel.encode_word_list(tables, ["a"])
@@ -149,7 +151,9 @@ class FastBPE:
             return rows
         missing = words if miss.size == len(words) else [words[i] for i in miss.tolist()]
         new = list(dict.fromkeys(missing))
-        if self._n_words + len(new) > self._max_cache:
+        # bounded memory: restart the table when it holds too many words, or too many tokens (long
+        # words rarely repeat); it then exceeds the bound by at most one batch's new words
+        if self._n_words + len(new) > self._max_cache or self._n_toks >= self._max_tokens:
             self.reset()
             miss, missing = np.arange(len(words)), words
             new = list(dict.fromkeys(words))
