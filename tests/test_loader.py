@@ -178,3 +178,62 @@ def test_source_smaller_than_a_row_wraps_epochs(packed):
     docs = Counter(tuple(d) for d in np.split(row[:total * 3], np.flatnonzero(row[:total * 3] == tok.eos_id)[:-1] + 1))
     assert docs == Counter({d: 3 for d in _docs(out, manifest, "en_news")})
     assert int(b["segment_ids"][0].max()) == 3 * manifest["sources"]["en_news"]["documents"] - 1
+
+
+def _write_many_shards(root: Path, n_shards: int, seed: int = 0) -> list[tuple[int, ...]]:
+    """Shards of small documents; document ``j`` is ``[j + 1] * length + [0]`` (0 plays EOS)."""
+    from tokenizer.indexed import MegatronWriter
+
+    rng = np.random.default_rng(seed)
+    docs, j = [], 0
+    root.mkdir(parents=True, exist_ok=True)
+    for s in range(n_shards):
+        w = MegatronWriter(root / f"part-{s:05d}", np.int32)
+        lengths = rng.integers(1, 40, int(rng.integers(3, 12)))
+        shard_docs = [tuple([j + i + 1] * int(n) + [0]) for i, n in enumerate(lengths)]
+        j += len(lengths)
+        w.add(np.concatenate([np.asarray(d, np.int32) for d in shard_docs]),
+              np.asarray([len(d) for d in shard_docs], np.int64))
+        w.close()
+        docs += shard_docs
+    return docs
+
+
+def test_many_shards_each_epoch_serves_every_document_once_whatever_the_cache_size(tmp_path):
+    docs = _write_many_shards(tmp_path / "src", 15)
+    total = sum(map(len, docs))
+    rows_needed = -(-total // L) + 1
+
+    def rows(**cache) -> np.ndarray:
+        loader = PackedLoader([str(tmp_path / "src")], [1.0], L, 1, seed=9, shuffle_window=1)
+        stream = loader._streams[0]
+        stream.src._max_open = cache.get("max_open", 4)
+        stream._cache_docs = cache.get("cache_docs", 4_000_000)
+        got = np.concatenate([b["tokens"][0, :-1].numpy() for b in _take(loader, 2 * rows_needed)])
+        assert len(stream.src._open) <= stream.src._max_open
+        return got
+
+    big, tiny = rows(), rows(max_open=1, cache_docs=1)
+    assert np.array_equal(big, tiny)  # eviction never changes what is served
+    for epoch in (big[:total], big[total:2 * total]):
+        served = [tuple(d) for d in np.split(epoch, np.flatnonzero(epoch == 0)[:-1] + 1)]
+        assert Counter(served) == Counter(docs)
+    assert not np.array_equal(big[:total], big[total:2 * total])  # each epoch has its own order
+
+
+def test_opening_reads_no_document_index_and_a_corrupt_one_is_named_when_served(tmp_path):
+    docs = _write_many_shards(tmp_path / "src", 6)
+    loader = PackedLoader([str(tmp_path / "src")], [1.0], L, 2, seed=0)
+    src = loader._streams[0].src
+    assert not src._open and src.total == sum(map(len, docs))
+    # break one index in the middle (pointers no longer contiguous): sizes still agree at open
+    idx = tmp_path / "src" / "part-00003.idx"
+    raw = bytearray(idx.read_bytes())
+    head = 9 + 8 + 1 + 8 + 8  # magic, version, dtype code, sequence count, document count
+    n_seq = int(np.frombuffer(bytes(raw[18:26]), "<u8")[0])
+    assert n_seq >= 3
+    raw[head + 4 * n_seq] ^= 0x10  # the first byte pointer (0) becomes 16; the last one is untouched
+    idx.write_bytes(bytes(raw))
+    loader = PackedLoader([str(tmp_path / "src")], [1.0], L, 2, seed=0)
+    with pytest.raises(ShardError, match=r"part-00003\.idx"):
+        _take(loader, 4 * len(docs))

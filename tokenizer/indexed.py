@@ -233,6 +233,67 @@ def read_ds(path: str | Path, token_size: int = 4) -> TokenDocs:
     return TokenDocs(path, tokens, offsets)
 
 
+@dataclass(frozen=True)
+class ShardExtent:
+    """Document and token counts of one shard, read without loading its index."""
+
+    path: Path  # Megatron prefix or ``.ds`` file
+    n_docs: int
+    n_tokens: int
+    token_size: int
+
+
+def shard_extent(path: str | Path, token_size: int = 4) -> ShardExtent:
+    """Counts of a shard from a constant number of bytes (header, last index entry, file sizes).
+
+    Catches missing files and truncation at either end without reading the index; ``read_megatron``
+    / ``read_ds`` still validate every entry when the shard is opened.
+    """
+    p = Path(path)
+    if p.suffix == ".ds":
+        index = p.with_name(p.name + ".index")
+        _require(p)
+        _require(index)
+        size = index.stat().st_size
+        if size % 8:
+            raise ShardError(f"truncated document index: {index}")
+        n_docs = size // 8
+        total = 0
+        if n_docs:
+            with open(index, "rb") as fh:
+                fh.seek(size - 8)
+                total = struct.unpack("<Q", fh.read(8))[0]
+        if p.stat().st_size != total * token_size:
+            raise ShardError(f"truncated or corrupt token file (index expects {total} tokens): {p}")
+        return ShardExtent(p, n_docs, total, token_size)
+    if p.suffix in (".bin", ".idx"):
+        p = p.with_suffix("")
+    idx_path, bin_path = p.with_name(p.name + ".idx"), p.with_name(p.name + ".bin")
+    _require(idx_path)
+    _require(bin_path)
+    with open(idx_path, "rb") as fh:
+        head = fh.read(_HEADER_BYTES)
+        if len(head) < _HEADER_BYTES or head[:9] != MEGATRON_MAGIC:
+            raise ShardError(f"not a Megatron index (bad header or truncated): {idx_path}")
+        version, code, n_seq, n_doc = struct.unpack("<QBQQ", head[9:])
+        if version != MEGATRON_VERSION or code not in CODE_DTYPES:
+            raise ShardError(f"unsupported Megatron index version {version} / dtype code {code}: {idx_path}")
+        if idx_path.stat().st_size != _HEADER_BYTES + n_seq * 4 + n_seq * 8 + n_doc * 8:
+            raise ShardError(f"truncated or corrupt index: {idx_path}")
+        itemsize = np.dtype(CODE_DTYPES[code]).itemsize
+        total_bytes = 0
+        if n_seq:
+            fh.seek(_HEADER_BYTES + 4 * (n_seq - 1))
+            last_len = struct.unpack("<i", fh.read(4))[0]
+            fh.seek(_HEADER_BYTES + 4 * n_seq + 8 * (n_seq - 1))
+            last_ptr = struct.unpack("<q", fh.read(8))[0]
+            total_bytes = last_ptr + last_len * itemsize
+    if bin_path.stat().st_size != total_bytes:
+        raise ShardError(f"truncated or corrupt token file ({bin_path.stat().st_size} bytes, index expects "
+                         f"{total_bytes}): {bin_path}")
+    return ShardExtent(p, int(n_seq), total_bytes // itemsize, itemsize)
+
+
 def open_shard(path: str | Path) -> TokenDocs:
     """Open a shard given a Megatron prefix (``.../part-00000``) or a ``.ds`` path."""
     p = Path(path)

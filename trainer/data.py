@@ -1,7 +1,8 @@
 """Training data loader over packed token shards (Megatron ``.bin``/``.idx`` or datatrove ``.ds``).
 
 Each source (a shard prefix, or a directory of ``part-*`` shards with its ``manifest.json``) is an
-endless token stream: epoch ``e`` is the source's documents in a seeded permutation, concatenated.
+endless token stream: epoch ``e`` visits its shards in a seeded order and each shard's documents in
+a seeded order, concatenated (memory stays bounded by the shards being read, not the corpus).
 Sample ``k`` of a source is stream tokens ``[k*L, k*L + L + 1)`` (Megatron's one-token overlap, so
 every token is a label exactly once), after a seeded shuffle of samples within windows. Sources are
 blended per global sample with Megatron's error-minimising schedule (pick the source whose achieved
@@ -16,11 +17,9 @@ restricted to each document. All token work is numpy slicing over memory maps.
 
 from __future__ import annotations
 
-import bisect
 import logging
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,46 +27,53 @@ import numpy as np
 import torch
 
 from pipeline.io import read_json
-from tokenizer.indexed import ShardError, TokenDocs, open_shard, read_ds
+from tokenizer.indexed import ShardError, ShardExtent, TokenDocs, read_ds, read_megatron, shard_extent
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
-_STATE_VERSION = 1
+_STATE_VERSION = 2  # 2: shard-then-document epoch order
 
 
-@dataclass
-class _Shards:
-    """All documents of one source as one virtual token array over its shard memmaps.
+class _Source:
+    """One source's shards, opened lazily: memory is O(shards) plus a bounded cache of opened shards.
 
-    ``starts`` holds every document's first token in that array plus the end (int64, 8 bytes per
-    document: lengths are its differences and documents never cross shards).
+    At construction each shard costs a constant number of bytes read (``shard_extent``); a shard's
+    document offsets (8 bytes per document) are read only while its documents are being served.
     """
 
-    name: str
-    tokens: list[np.ndarray]  # one memmap per shard
-    shard_starts: list[int]  # first virtual token of each shard
-    starts: np.ndarray
-    manifest: dict[str, Any] | None
+    def __init__(self, name: str, extents: list[ShardExtent], manifest: dict[str, Any] | None,
+                 max_open: int = 256, max_open_docs: int = 4_000_000) -> None:
+        self.name, self.extents, self.manifest = name, extents, manifest
+        self.shard_tokens = np.array([e.n_tokens for e in extents], np.int64)
+        self.total = int(self.shard_tokens.sum())
+        self.vocab_limit: int | None = None  # checked per shard on open when there is no manifest
+        # open shards hold two memory maps (two descriptors) and 8 bytes per document: bounded
+        # both ways; a shuffle window over small shards touches many of them at once
+        self._open: OrderedDict[int, TokenDocs] = OrderedDict()
+        self._max_open, self._max_open_docs, self._open_docs = max_open, max_open_docs, 0
 
-    @property
-    def total(self) -> int:
-        return int(self.starts[-1])
+    def shard(self, k: int) -> TokenDocs:
+        docs = self._open.get(k)
+        if docs is None:
+            ext = self.extents[k]
+            docs = read_ds(ext.path, ext.token_size) if ext.path.suffix == ".ds" else read_megatron(ext.path)
+            if len(docs) != ext.n_docs or int(docs.offsets[-1]) != ext.n_tokens:
+                raise ShardError(f"shard changed since the loader opened it: {docs.path}")
+            if self.vocab_limit is not None and docs.tokens.size and int(docs.tokens.max()) >= self.vocab_limit:
+                raise ValueError(f"{docs.path}: token id {int(docs.tokens.max())} >= vocab size "
+                                 f"{self.vocab_limit} (tokenizer mismatch)")
+            self._open[k] = docs
+            self._open_docs += len(docs)
+            while len(self._open) > 1 and (len(self._open) > self._max_open
+                                           or self._open_docs > self._max_open_docs):
+                self._open_docs -= len(self._open.popitem(last=False)[1])
+        else:
+            self._open.move_to_end(k)
+        return docs
 
-    @property
-    def n_docs(self) -> int:
-        return self.starts.size - 1
 
-    def lengths(self, docs: np.ndarray) -> np.ndarray:
-        return self.starts[docs + 1] - self.starts[docs]
-
-    def copy_piece(self, start: int, n: int, out: np.ndarray) -> None:
-        k = bisect.bisect_right(self.shard_starts, start) - 1
-        s = start - self.shard_starts[k]
-        out[:] = self.tokens[k][s:s + n]
-
-
-def _open_source(prefix: str) -> _Shards:
+def _open_source(prefix: str) -> _Source:
     """Resolve a prefix: a shard (``.../part-00000`` or ``x.ds``) or a directory of shards."""
     p = Path(prefix)
     manifest_path = (p if p.is_dir() else p.parent) / MANIFEST
@@ -78,14 +84,11 @@ def _open_source(prefix: str) -> _Shards:
         paths = [p]
     else:
         raise ShardError(f"missing shard file: {p}.idx (no such shard, .ds file or directory)")
-    shards = [_open_one(q, manifest) for q in paths]
-    if not shards or sum(int(s.offsets[-1]) for s in shards) == 0:
+    extents = [shard_extent(q, _ds_token_size(q, manifest)) for q in paths]
+    src = _Source(str(p), extents, manifest)
+    if not extents or src.total == 0:
         raise ShardError(f"no tokens in {p}")
-    shard_starts = np.concatenate([[0], np.cumsum([int(s.offsets[-1]) for s in shards])]).astype(np.int64)
-    starts = np.concatenate([s.offsets[:-1] + base for s, base in zip(shards, shard_starts[:-1])]
-                            + [shard_starts[-1:]])
-    return _Shards(name=str(p), tokens=[s.tokens for s in shards], shard_starts=shard_starts[:-1].tolist(),
-                   starts=starts, manifest=manifest)
+    return src
 
 
 def _dir_shards(d: Path, manifest: dict[str, Any] | None) -> list[Path]:
@@ -97,27 +100,25 @@ def _dir_shards(d: Path, manifest: dict[str, Any] | None) -> list[Path]:
     return idx or sorted(d.glob("*.ds"))
 
 
-def _open_one(path: Path, manifest: dict[str, Any] | None) -> TokenDocs:
-    if path.suffix == ".ds":
-        size = 2 if manifest is not None and manifest.get("dtype") == "uint16" else 4
-        meta = path.with_name(path.name + ".metadata")
-        if manifest is None and meta.is_file():
-            size = int(meta.read_text().splitlines()[0].rsplit("|", 1)[-1])
-        return read_ds(path, size)
-    return open_shard(path)
+def _ds_token_size(path: Path, manifest: dict[str, Any] | None) -> int:
+    if path.suffix != ".ds":
+        return 4  # Megatron shards carry their dtype in the index header
+    if manifest is not None:
+        return 2 if manifest.get("dtype") == "uint16" else 4
+    meta = path.with_name(path.name + ".metadata")
+    return int(meta.read_text().splitlines()[0].rsplit("|", 1)[-1]) if meta.is_file() else 4
 
 
-def _check_tokenizer(src: _Shards, vocab_size: int | None, fingerprint: str | None) -> None:
-    """Refuse shards written by another tokenizer (manifest) or holding out-of-vocabulary ids."""
+def _check_tokenizer(src: _Source, vocab_size: int | None, fingerprint: str | None) -> None:
+    """Refuse shards written by another tokenizer (manifest), or holding out-of-vocabulary ids
+    (without a manifest: checked as each shard is opened)."""
     if vocab_size is None and fingerprint is None:
         return
     m = src.manifest
     if m is None:
         if fingerprint is not None:
             raise ValueError(f"{src.name}: no {MANIFEST} to verify the tokenizer fingerprint against")
-        top = max((int(t.max()) for t in src.tokens if t.size), default=0)
-        if top >= vocab_size:
-            raise ValueError(f"{src.name}: token id {top} >= vocab size {vocab_size} (tokenizer mismatch)")
+        src.vocab_limit = vocab_size
         return
     info = m.get("tokenizer", {})
     if fingerprint is not None and info.get("fingerprint") != fingerprint:
@@ -133,28 +134,54 @@ def _check_tokenizer(src: _Shards, vocab_size: int | None, fingerprint: str | No
 
 
 class _Stream:
-    """One source as an endless, epoch-shuffled token stream cut into (L+1)-token samples."""
+    """One source as an endless, epoch-shuffled token stream cut into (L+1)-token samples.
 
-    def __init__(self, src: _Shards, seq_len: int, seed: int, index: int, window: int) -> None:
+    Epoch ``e`` visits the shards in a seeded order and each shard's documents in a seeded order of
+    their own, so only the shards being read need a document order in memory (a bounded cache of
+    shard orders, by document count). With one shard this is a plain permutation of its documents.
+    """
+
+    def __init__(self, src: _Source, seq_len: int, seed: int, index: int, window: int,
+                 cache_docs: int = 4_000_000) -> None:
         self.src, self.L, self.seed, self.index = src, seq_len, seed, index
         self.total = src.total
-        # windows no larger than an epoch, so one window touches at most two cached epochs
+        # windows no larger than an epoch, so one window touches at most two epochs
         self.window = max(1, min(window, self.total // seq_len))
         self._epochs: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._orders: OrderedDict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._cached_docs, self._cache_docs = 0, cache_docs
         self._windows: OrderedDict[int, np.ndarray] = OrderedDict()
 
     def _epoch(self, e: int) -> tuple[np.ndarray, np.ndarray]:
-        """(document order, cumulative token starts) of epoch ``e``; cached for the last two."""
+        """(shard order, cumulative token starts of the shards in that order) of epoch ``e``."""
         if e not in self._epochs:
-            rng = np.random.default_rng([self.seed, self.index, e, 1])
-            n = self.src.n_docs
-            order = rng.permutation(n).astype(np.int32 if n < 2**31 else np.int64)
+            n = self.src.shard_tokens.size
+            order = np.random.default_rng([self.seed, self.index, e, 3]).permutation(n)
             cum = np.zeros(n + 1, np.int64)
-            np.cumsum(self.src.lengths(order), out=cum[1:])
+            np.cumsum(self.src.shard_tokens[order], out=cum[1:])
             self._epochs[e] = (order, cum)
             while len(self._epochs) > 2:
                 self._epochs.popitem(last=False)
         return self._epochs[e]
+
+    def _shard_order(self, e: int, k: int, docs: TokenDocs) -> tuple[np.ndarray, np.ndarray]:
+        """(document order, cumulative token starts) of shard ``k`` in epoch ``e``."""
+        key = (e, k)
+        got = self._orders.get(key)
+        if got is not None:
+            self._orders.move_to_end(key)
+            return got
+        rng = np.random.default_rng([self.seed, self.index, e, k, 4])
+        n = len(docs)
+        order = rng.permutation(n).astype(np.int32 if n < 2**31 else np.int64)
+        cum = np.zeros(n + 1, np.int64)
+        np.cumsum(docs.offsets[order + 1] - docs.offsets[order], out=cum[1:])
+        self._orders[key] = (order, cum)
+        self._cached_docs += n
+        while self._cached_docs > self._cache_docs and len(self._orders) > 1:
+            _, (old, _) = self._orders.popitem(last=False)
+            self._cached_docs -= old.size
+        return order, cum
 
     def _shuffled(self, k: int) -> int:
         """Shuffle sample ids within windows so a long document's pieces do not land side by side."""
@@ -169,23 +196,27 @@ class _Stream:
         """Fill ``out`` (L+1 tokens) and ``seg`` (L segment ids) with sample ``k``."""
         pos, need, filled = self._shuffled(k) * self.L, self.L + 1, 0
         lens: list[np.ndarray] = []
-        src = self.src
         while need > 0:
             e, off = divmod(pos, self.total)
-            order, cum = self._epoch(e)
+            shard_order, shard_cum = self._epoch(e)
+            slot = int(np.searchsorted(shard_cum, off, side="right")) - 1  # skips empty shards
+            k_shard = int(shard_order[slot])
+            off -= int(shard_cum[slot])
+            docs = self.src.shard(k_shard)
+            order, cum = self._shard_order(e, k_shard, docs)
+            end = min(off + need, int(cum[-1]))
             j0 = int(np.searchsorted(cum, off, side="right")) - 1
-            end = min(off + need, self.total)
             j1 = int(np.searchsorted(cum, end, side="left"))
-            docs = order[j0:j1]
-            starts = src.starts[docs]
-            plen = src.starts[docs + 1] - starts
+            picked = order[j0:j1]
+            starts = docs.offsets[picked]
+            plen = docs.offsets[picked + 1] - starts
             skip = off - cum[j0]
             starts[0] += skip
             plen[0] -= skip
             plen[-1] -= int(cum[j1]) - end
             for st, n in zip(starts.tolist(), plen.tolist()):
                 if n:
-                    src.copy_piece(st, n, out[filled:filled + n])
+                    out[filled:filled + n] = docs.tokens[st:st + n]
                     filled += n
             lens.append(plen[plen > 0])
             got = int(plen.sum())
@@ -261,6 +292,9 @@ class PackedLoader:
                 "weights": self.weights.tolist(), "shuffle_window": self.shuffle_window}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("version") != _STATE_VERSION:
+            raise ValueError(f"loader state version {state.get('version')} is not {_STATE_VERSION}: it was "
+                             "saved by a loader with another sample order and cannot resume exactly")
         for key in ("seed", "seq_len", "prefixes", "shuffle_window"):
             if state[key] != getattr(self, key):
                 raise ValueError(f"loader state has {key}={state[key]!r}, loader has {getattr(self, key)!r}")
