@@ -23,7 +23,7 @@ which flatters any word cache (ours, and the 10,000-word cache inside HF's BPE).
 write identical tokens.
 
 Loader: ``PackedLoader`` at sequence length 8,192 with 1M-token global batches (128 rows), three
-blended sources (the two packed languages and a synthetic 64M-token int32 shard with log-normal
+blended sources (the two packed languages and 64M synthetic int32 tokens in 16 shards, log-normal
 document lengths), for one rank of 1 and of 8 data-parallel ranks.
 """
 
@@ -285,6 +285,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--keep", help="keep the work directory here")
+    ap.add_argument("--only", choices=["pack", "loader"], help="run one of the two parts")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     mb = 1_000_000 if args.quick else 4_000_000
@@ -314,7 +315,7 @@ def main() -> None:
         print(f"tokenizers trained in {time.perf_counter() - t:.1f}s", flush=True)
         tokenizers = {f"axk1 (sentencepiece BPE, {proj_vocab:,})": proj / "tokenizer.json",
                       f"byte-level BPE ({min(vocab, 65_536):,})": byte}
-        pack_rows = bench_pack(work, corpora, tokenizers)
+        pack_rows = bench_pack(work, corpora, tokenizers) if args.only != "loader" else []
 
         # loader: pack both languages with the project tokenizer, plus a large synthetic source
         from tokenizer.pack import PackConfig, pack
@@ -322,10 +323,11 @@ def main() -> None:
         pack(PackConfig(inputs=[str(corpora["ko"][0]), str(corpora["en"][0])], output_dir=str(work / "packed"),
                         tokenizer=str(proj), workers=1, token_dtype="int32"))
         synth_tokens = 8_000_000 if args.quick else 64_000_000
-        synthetic_shard(work / "packed" / "synthetic" / "part-00000", synth_tokens, proj_vocab)
-        prefixes = [str(work / "packed" / "ko"), str(work / "packed" / "en"),
-                    str(work / "packed" / "synthetic" / "part-00000")]
-        loader_rows = bench_loader(prefixes, [0.5, 0.3, 0.2], 5.0 if args.quick else 15.0)
+        for i in range(16):  # a directory of shards, as the packer writes them
+            synthetic_shard(work / "packed" / "synthetic" / f"part-{i:05d}", synth_tokens // 16, proj_vocab, seed=i)
+        prefixes = [str(work / "packed" / "ko"), str(work / "packed" / "en"), str(work / "packed" / "synthetic")]
+        loader_rows = (bench_loader(prefixes, [0.5, 0.3, 0.2], 5.0 if args.quick else 15.0)
+                       if args.only != "pack" else [])
 
         print("\n## Tokenize + pack, one core\n")
         print(markdown_table(PACK_HEADERS, pack_rows))
