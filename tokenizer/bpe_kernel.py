@@ -188,6 +188,15 @@ def _lookup(keys: np.ndarray, a: np.int64, b: np.int64) -> np.int64:
 
 
 @numba.njit(cache=True, inline="always")
+def _set_pair(i: int, sym: np.ndarray, keys: np.ndarray, ranks: np.ndarray, slot: np.ndarray,
+              rank: np.ndarray) -> None:
+    """Look up the merge of symbols ``i`` and ``i + 1``: its table slot and rank (no merge: max rank)."""
+    s = _lookup(keys, sym[i], sym[i + 1])
+    slot[i] = s
+    rank[i] = ranks[s] if s >= 0 else 2**31 - 1
+
+
+@numba.njit(cache=True, inline="always")
 def _utf8(cp: np.int64, buf: np.ndarray) -> np.int64:
     """UTF-8 bytes of a code point into ``buf`` (surrogates as their 3-byte form); returns the count."""
     if cp < 0x80:
@@ -207,6 +216,47 @@ def _utf8(cp: np.int64, buf: np.ndarray) -> np.int64:
     buf[2] = 0x80 | ((cp >> 6) & 0x3F)
     buf[3] = 0x80 | (cp & 0x3F)
     return 4
+
+
+@numba.njit(cache=True, inline="always")
+def _push_bytes(cp: np.int64, buf: np.ndarray, byte_ids: np.ndarray, sym: np.ndarray, n: int,
+                max_symbols: int) -> int:
+    """Append the byte tokens of one code point; the new symbol count, or -1 (a byte token is
+    missing, where HF would emit ``unk``, or the word grew past ``max_symbols``)."""
+    m = _utf8(cp, buf)
+    if n + m > max_symbols:
+        return -1
+    for j in range(m):
+        t = byte_ids[buf[j]]
+        if t < 0:
+            return -1
+        sym[n] = t
+        n += 1
+    return n
+
+
+@numba.njit(cache=True)
+def _initial_symbols(code_points: np.ndarray, start: int, end: int, char_ids: np.ndarray, byte_ids: np.ndarray,
+                     byte_level: bool, byte_fallback: bool, sym: np.ndarray, buf: np.ndarray,
+                     max_symbols: int) -> int:
+    """HF's ``merge_word`` start: one symbol per character (bytes for byte-level models, byte
+    tokens for characters missing from the vocabulary); the count, or -1 if not reproduced here."""
+    n = 0
+    for c in range(start, end):
+        cp = np.int64(code_points[c])
+        t = -1 if byte_level or cp >= char_ids.size else char_ids[cp]
+        if t >= 0:
+            if n + 1 > max_symbols:
+                return -1
+            sym[n] = t
+            n += 1
+        elif byte_level or byte_fallback:
+            n = _push_bytes(cp, buf, byte_ids, sym, n, max_symbols)
+            if n < 0:
+                return -1
+        else:
+            return -1
+    return n
 
 
 @numba.njit(cache=True)
@@ -230,56 +280,15 @@ def encode_words(code_points: np.ndarray, word_ends: np.ndarray, char_ids: np.nd
     start = 0
     for w in range(n_words):
         end = word_ends[w]
-        n = 0
-        ok = True
-        for c in range(start, end):
-            cp = np.int64(code_points[c])
-            if byte_level:
-                m = _utf8(cp, buf)
-                if n + m > max_symbols:
-                    ok = False
-                    break
-                for j in range(m):
-                    t = byte_ids[buf[j]]
-                    if t < 0:
-                        ok = False
-                        break
-                    sym[n] = t
-                    n += 1
-            else:
-                t = char_ids[cp] if cp < char_ids.size else -1
-                if t >= 0:
-                    if n + 1 > max_symbols:
-                        ok = False
-                        break
-                    sym[n] = t
-                    n += 1
-                else:
-                    if not byte_fallback:
-                        ok = False
-                        break
-                    m = _utf8(cp, buf)
-                    if n + m > max_symbols:
-                        ok = False
-                        break
-                    for j in range(m):
-                        t = byte_ids[buf[j]]
-                        if t < 0:  # HF emits unk for the whole character: not reproduced here
-                            ok = False
-                            break
-                        sym[n] = t
-                        n += 1
-            if not ok:
-                break
+        n = _initial_symbols(code_points, start, end, char_ids, byte_ids, byte_level, byte_fallback, sym, buf,
+                             max_symbols)
         start = end
-        if not ok:
+        if n < 0:
             flagged[w] = 1
             continue
         # ranks of adjacent pairs, then repeatedly merge the lowest (leftmost on ties)
         for i in range(n - 1):
-            s = _lookup(keys, sym[i], sym[i + 1])
-            slot[i] = s
-            rank[i] = ranks[s] if s >= 0 else 2**31 - 1
+            _set_pair(i, sym, keys, ranks, slot, rank)
         while n > 1:
             best = 2**31 - 1
             bi = -1
@@ -297,13 +306,9 @@ def encode_words(code_points: np.ndarray, word_ends: np.ndarray, char_ids: np.nd
                 slot[i] = slot[i + 1]
             n -= 1
             if bi > 0:
-                s = _lookup(keys, sym[bi - 1], sym[bi])
-                slot[bi - 1] = s
-                rank[bi - 1] = ranks[s] if s >= 0 else 2**31 - 1
+                _set_pair(bi - 1, sym, keys, ranks, slot, rank)
             if bi < n - 1:
-                s = _lookup(keys, sym[bi], sym[bi + 1])
-                slot[bi] = s
-                rank[bi] = ranks[s] if s >= 0 else 2**31 - 1
+                _set_pair(bi, sym, keys, ranks, slot, rank)
         for i in range(n):
             out[o + i] = sym[i]
         o += n

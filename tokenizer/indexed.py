@@ -180,13 +180,8 @@ def _require(path: Path) -> None:
         raise ShardError(f"missing shard file: {path}")
 
 
-def read_megatron(prefix: str | Path) -> TokenDocs:
-    """Open ``<prefix>.bin``/``.idx`` read-only with full size validation."""
-    prefix = Path(prefix)
-    idx_path = prefix.with_name(prefix.name + ".idx")
-    bin_path = prefix.with_name(prefix.name + ".bin")
-    _require(idx_path)
-    _require(bin_path)
+def _megatron_header(idx_path: Path) -> tuple[int, int, int]:
+    """(dtype code, sequence count, document count) of a ``.idx`` whose size matches its header."""
     size = idx_path.stat().st_size
     with open(idx_path, "rb") as fh:
         head = fh.read(_HEADER_BYTES)
@@ -198,6 +193,17 @@ def read_megatron(prefix: str | Path) -> TokenDocs:
     expected = _HEADER_BYTES + n_seq * 4 + n_seq * 8 + n_doc * 8
     if size != expected:
         raise ShardError(f"truncated or corrupt index ({size} bytes, expected {expected}): {idx_path}")
+    return code, n_seq, n_doc
+
+
+def read_megatron(prefix: str | Path) -> TokenDocs:
+    """Open ``<prefix>.bin``/``.idx`` read-only with full size validation."""
+    prefix = Path(prefix)
+    idx_path = prefix.with_name(prefix.name + ".idx")
+    bin_path = prefix.with_name(prefix.name + ".bin")
+    _require(idx_path)
+    _require(bin_path)
+    code, n_seq, _ = _megatron_header(idx_path)
     idx = np.memmap(idx_path, mode="r", dtype=np.uint8)
     lengths = np.frombuffer(idx, dtype="<i4", count=n_seq, offset=_HEADER_BYTES)
     pointers = np.frombuffer(idx, dtype="<i8", count=n_seq, offset=_HEADER_BYTES + 4 * n_seq)
@@ -271,17 +277,10 @@ def shard_extent(path: str | Path, token_size: int = 4) -> ShardExtent:
     idx_path, bin_path = p.with_name(p.name + ".idx"), p.with_name(p.name + ".bin")
     _require(idx_path)
     _require(bin_path)
+    code, n_seq, _ = _megatron_header(idx_path)
+    itemsize = np.dtype(CODE_DTYPES[code]).itemsize
+    total_bytes = 0
     with open(idx_path, "rb") as fh:
-        head = fh.read(_HEADER_BYTES)
-        if len(head) < _HEADER_BYTES or head[:9] != MEGATRON_MAGIC:
-            raise ShardError(f"not a Megatron index (bad header or truncated): {idx_path}")
-        version, code, n_seq, n_doc = struct.unpack("<QBQQ", head[9:])
-        if version != MEGATRON_VERSION or code not in CODE_DTYPES:
-            raise ShardError(f"unsupported Megatron index version {version} / dtype code {code}: {idx_path}")
-        if idx_path.stat().st_size != _HEADER_BYTES + n_seq * 4 + n_seq * 8 + n_doc * 8:
-            raise ShardError(f"truncated or corrupt index: {idx_path}")
-        itemsize = np.dtype(CODE_DTYPES[code]).itemsize
-        total_bytes = 0
         if n_seq:
             fh.seek(_HEADER_BYTES + 4 * (n_seq - 1))
             last_len = struct.unpack("<i", fh.read(4))[0]
