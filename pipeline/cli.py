@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from pipeline.job import JobError
+from pipeline.readers import InputFile
 
 log = logging.getLogger("axk1")
 
@@ -93,7 +94,8 @@ def cmd_stage(args: argparse.Namespace) -> int:
     work = out.parent / f".{out.stem}.work"
     shutil.rmtree(work, ignore_errors=True)  # one-off run: never resume someone else's shard
     ctx = LocalContext(1, 0, work / "scratch")
-    stats = run_map_segment(ctx, [(args.name, options)], [(Path(args.input), args.format, args.source, "text")],
+    source_file = InputFile(Path(args.input), args.format, args.source, "text", Path(args.input).name)
+    stats = run_map_segment(ctx, [(args.name, options)], [source_file],
                             work / "out", work / "rejects" if args.rejects else None, args.batch_rows,
                             reads_raw_input=True, desc=args.name)
     (work / "out" / "part-00000.parquet").replace(out)

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
 from pipeline.io import AtomicParquetWriter, read_json, write_json_atomic
-from pipeline.readers import RAW_COLUMNS, read_batches
+from pipeline.readers import RAW_COLUMNS, InputFile, read_batches
 from pipeline.schema import BASE_FIELDS
 from pipeline.stage import GlobalStage, RunContext, Stage, apply_stage, build_stage
 from pipeline.stats import StageStats
@@ -43,6 +43,8 @@ class ShardTask:
     input_format: str
     source: str
     text_field: str
+    #: The file's name within its source in document ids (see ``InputFile.name``).
+    input_name: str
     output_path: str
     stats_path: str
     rejects_path: str | None
@@ -165,7 +167,7 @@ def run_shard(task: ShardTask, stages: Sequence[Stage]) -> list[dict[str, Any]]:
     input_schema: pa.Schema | None = None
     try:
         for batch in read_batches(Path(task.input_path), task.input_format, task.source,  # type: ignore[arg-type]
-                                  task.batch_rows, read_stats, task.text_field):
+                                  task.batch_rows, read_stats, task.text_field, task.input_name):
             input_schema = input_schema or batch.schema
             for k, (st, st_stats) in enumerate(zip(stages, stats)):
                 if batch.num_rows == 0:
@@ -307,16 +309,17 @@ def load_shard_stats(stats_dir: Path) -> list[list[StageStats]]:
 
 
 def run_map_segment(ctx: LocalContext | RayContext, specs: StageSpecs,
-                    inputs: list[tuple[Path, str, str, str]], seg_dir: Path,
+                    inputs: list[InputFile], seg_dir: Path,
                     rejects_dir: Path | None, batch_rows: int, reads_raw_input: bool,
                     desc: str, partition_by: str | None = None) -> list[list[StageStats]]:
     """Run fused map stages over every input shard (skipping finished ones); return per-shard stats."""
     stats_dir = seg_dir / "_stats"
     tasks = []
-    for i, (path, fmt, source, text_field) in enumerate(inputs):
+    for i, (path, fmt, source, text_field, input_name) in enumerate(inputs):
         name = f"part-{i:05d}"
         tasks.append(ShardTask(
             index=i, input_path=str(path), input_format=fmt, source=source, text_field=text_field,
+            input_name=input_name,
             output_path=str(seg_dir / f"{name}.parquet"), stats_path=str(stats_dir / f"{name}.json"),
             rejects_path=str(rejects_dir / f"{name}.parquet") if rejects_dir else None,
             batch_rows=batch_rows, reads_raw_input=reads_raw_input, partition_by=partition_by))

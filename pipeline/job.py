@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import glob
+import os
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from pipeline.readers import InputFormat
+from pipeline.readers import InputFile, InputFormat
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
@@ -122,8 +123,8 @@ class JobConfig(_Strict):
     def run_dir(self) -> Path:
         return self.resolve(self.output_dir)
 
-    def expand_inputs(self) -> list[tuple[Path, InputFormat, str, str]]:
-        """Every input file as (path, format, source, text_field), in a deterministic order."""
+    def expand_inputs(self) -> list[InputFile]:
+        """Every input file, in a deterministic order."""
         files: list[tuple[Path, InputFormat, str, str]] = []
         for i, spec in enumerate(self.inputs):
             if spec.embedded == "demo":
@@ -146,7 +147,12 @@ class JobConfig(_Strict):
                 raise JobError(f"inputs[{i}]: no file matches {spec.paths}")
             for p in matched:
                 files.append((p, spec.format, spec.source or "input", spec.text_field))
-        return files
+        roots: dict[str, list[str]] = {}
+        for p, _, source, _ in files:
+            roots.setdefault(source, []).append(os.path.abspath(p.parent))
+        common = {source: os.path.commonpath(dirs) for source, dirs in roots.items()}
+        return [InputFile(p, f, source, t, Path(os.path.relpath(os.path.abspath(p), common[source])).as_posix())
+                for p, f, source, t in files]
 
 
 def _short(exc: ValidationError) -> str:

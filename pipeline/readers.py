@@ -15,7 +15,7 @@ import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 import pyarrow as pa
@@ -38,6 +38,18 @@ RAW_FIELDS: list[pa.Field] = [
 ]
 RAW_COLUMNS = [f.name for f in RAW_FIELDS]
 RAW_SCHEMA = pa.schema(BASE_FIELDS + RAW_FIELDS)
+
+
+class InputFile(NamedTuple):
+    """One input file of a job and how to read it."""
+
+    path: Path
+    format: str
+    source: str
+    text_field: str
+    #: The file's name within its source in document ids: its path relative to the common folder
+    #: of all the source's files (so same-named files in different folders never share ids).
+    name: str
 
 
 def detect_format(path: Path) -> InputFormat:
@@ -68,19 +80,26 @@ def domain_of(url: str | None) -> str | None:
 
 
 def read_batches(path: Path, fmt: InputFormat, source: str, batch_rows: int, stats: StageStats,
-                 text_field: str = "text") -> Iterator[pa.Table]:
-    """Yield Arrow tables of at most ``batch_rows`` documents from one input file."""
+                 text_field: str = "text", name: str | None = None) -> Iterator[pa.Table]:
+    """Yield Arrow tables of at most ``batch_rows`` documents from one input file.
+
+    ``name`` identifies the file within its source in document ids (default: the file name; the
+    job passes the path relative to the source's common input folder, so same-named files in
+    different folders never share ids).
+    """
     path = Path(path)
+    name = name or path.name
     if fmt == "auto":
         fmt = detect_format(path)
     if fmt == "parquet":
-        yield from _read_parquet(path, source, batch_rows, stats, text_field)
+        yield from _read_parquet(path, source, batch_rows, stats, text_field, name)
         return
     if fmt == "jsonl":
-        rows_iter = _iter_jsonl(path, source, stats, text_field)
+        rows_iter = _iter_jsonl(path, source, stats, text_field, name)
         schema = pa.schema(BASE_FIELDS)
     else:
-        rows_iter = _iter_warc(path, source, stats) if fmt == "warc" else _iter_arc(path, source, stats)
+        rows_iter = (_iter_warc(path, source, stats, name) if fmt == "warc"
+                     else _iter_arc(path, source, stats, name))
         schema = RAW_SCHEMA
     batch: list[dict[str, Any]] = []
     for row in rows_iter:
@@ -152,7 +171,7 @@ def _clean_uri(uri: str | None) -> str | None:
     return uri
 
 
-def _iter_warc(path: Path, source: str, stats: StageStats) -> Iterator[dict[str, Any]]:
+def _iter_warc(path: Path, source: str, stats: StageStats, name: str) -> Iterator[dict[str, Any]]:
     from fastwarc.warc import ArchiveIterator, WarcRecordType
 
     doc_types = ((WarcRecordType.response, "response"), (WarcRecordType.resource, "resource"),
@@ -182,7 +201,7 @@ def _iter_warc(path: Path, source: str, stats: StageStats) -> Iterator[dict[str,
                 # some of those (e.g. a wrong Content-Length), so let it read the rest of the file.
                 log.warning("%s: FastWARC stopped after %d records (%s); continuing with warcio",
                             path.name, seen, exc)
-                yield from _iter_arc(path, source, stats, skip=seen, error_prefix="warc_parse")
+                yield from _iter_arc(path, source, stats, name, skip=seen, error_prefix="warc_parse")
                 break
             seen += 1
             last_pos = record.stream_pos
@@ -192,7 +211,7 @@ def _iter_warc(path: Path, source: str, stats: StageStats) -> Iterator[dict[str,
                 stats.rejected[f"record:{str(record.record_type).rsplit('.', 1)[-1]}"] += 1
                 continue
             try:
-                row = _warc_record_row(record, kind, path, source)
+                row = _warc_record_row(record, kind, name, source)
             except Exception as exc:
                 stats.errors[f"record_read:{type(exc).__name__}"] += 1
                 continue
@@ -224,13 +243,13 @@ def _tail_is_complete(path: Path, last_pos: int) -> bool:
     return True
 
 
-def _warc_record_row(record: Any, kind: str, path: Path, source: str) -> dict[str, Any]:
+def _warc_record_row(record: Any, kind: str, name: str, source: str) -> dict[str, Any]:
     headers = record.headers
     url = _clean_uri(headers.get("WARC-Target-URI"))
     record_id = headers.get("WARC-Record-ID") or f"offset:{record.stream_pos}"
     fetch_time = record.record_date
     row: dict[str, Any] = {
-        "id": document_id(source, f"{path.name}:{record_id}"),
+        "id": document_id(source, f"{name}:{record_id}"),
         "text": None, "source": source, "url": url, "domain": domain_of(url),
         "fetch_time": fetch_time.astimezone(UTC) if fetch_time else None,
         "charset": None, "raw_content": None, "content_type": None, "http_charset": None,
@@ -274,7 +293,7 @@ def _charset_param(content_type: str | None) -> str | None:
 
 # ---------------------------------------------------------------- ARC (warcio)
 
-def _iter_arc(path: Path, source: str, stats: StageStats, skip: int = 0,
+def _iter_arc(path: Path, source: str, stats: StageStats, name: str, skip: int = 0,
               error_prefix: str = "arc_parse") -> Iterator[dict[str, Any]]:
     """Read ARC (or WARC) with warcio; ``skip`` records already consumed by another reader."""
     from warcio.archiveiterator import ArchiveIterator
@@ -317,7 +336,7 @@ def _iter_arc(path: Path, source: str, stats: StageStats, skip: int = 0,
             stats.kept += 1
             is_text = record.rec_type == "conversion"  # WET text recovered after a FastWARC stop
             yield {
-                "id": document_id(source, f"{path.name}:{rid}"),
+                "id": document_id(source, f"{name}:{rid}"),
                 "text": body.decode("utf-8", errors="replace") if is_text else None, "source": source,
                 "url": url, "domain": domain_of(url), "fetch_time": fetch, "charset": "utf-8" if is_text else None,
                 "raw_content": None if is_text else body, "content_type": ctype,
@@ -355,7 +374,8 @@ def _open_text(path: Path) -> io.TextIOBase:
     return open(path, encoding="utf-8", errors="surrogateescape")  # noqa: SIM115
 
 
-def _iter_jsonl(path: Path, source: str, stats: StageStats, text_field: str) -> Iterator[dict[str, Any]]:
+def _iter_jsonl(path: Path, source: str, stats: StageStats, text_field: str,
+                name: str) -> Iterator[dict[str, Any]]:
     try:
         fh = _open_text(path)
     except OSError as exc:
@@ -391,7 +411,7 @@ def _iter_jsonl(path: Path, source: str, stats: StageStats, text_field: str) -> 
                 continue
             url = _scrub_surrogates(obj["url"]) if isinstance(obj.get("url"), str) else None
             upstream_id = obj.get("id")
-            locator = f"id:{upstream_id}" if upstream_id is not None else f"{path.name}:{lineno}"
+            locator = f"id:{upstream_id}" if upstream_id is not None else f"{name}:{lineno}"
             stats.kept += 1
             yield {
                 "id": document_id(source, locator), "text": _scrub_surrogates(text), "source": source,
@@ -411,7 +431,7 @@ def _scrub_surrogates(text: str) -> str:
 # ---------------------------------------------------------------- Parquet
 
 def _read_parquet(path: Path, source: str, batch_rows: int, stats: StageStats,
-                  text_field: str) -> Iterator[pa.Table]:
+                  text_field: str, name: str) -> Iterator[pa.Table]:
     try:
         pf = pq.ParquetFile(path)
     except Exception as exc:
@@ -432,7 +452,7 @@ def _read_parquet(path: Path, source: str, batch_rows: int, stats: StageStats,
                 table = table.rename_columns(["text" if c == text_field else c for c in table.column_names])
             n = table.num_rows
             if "id" not in table.column_names:
-                ids = [document_id(source, f"{path.name}:{offset + i}") for i in range(n)]
+                ids = [document_id(source, f"{name}:{offset + i}") for i in range(n)]
                 table = table.append_column("id", pa.array(ids, pa.string()))
             if "source" not in table.column_names:
                 table = table.append_column("source", pa.array([source] * n, pa.string()))

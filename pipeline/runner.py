@@ -16,6 +16,7 @@ import yaml
 from pipeline.executors import make_context, run_global_segment, run_map_segment
 from pipeline.io import parquet_shards, read_json, stamp, write_json_atomic
 from pipeline.job import JobConfig
+from pipeline.readers import InputFile
 from pipeline.stage import GlobalStage, build_stage
 from pipeline.stats import StageStats, funnel, merge_stage_lists
 
@@ -81,14 +82,15 @@ def run_job(job: JobConfig, executor: str | None = None) -> RunResult:
         yaml.safe_dump(job.model_dump(mode="json"), sort_keys=False, allow_unicode=True), encoding="utf-8")
     kind = executor or job.executor
     ctx = make_context(kind, job.workers, job.seed, run_dir / "scratch", job.ray.address, job.ray.num_cpus)
-    inputs: list[tuple[Path, str, str, str]] = [(p, f, s, t) for p, f, s, t in job.expand_inputs()]
+    inputs = job.expand_inputs()
     segments = plan_segments(job)
     per_segment_stats: list[list[StageStats]] = []
     seg_dir = run_dir
     # Each segment folder is named by a stamp of everything its bytes depend on (stage configs,
     # seed, batch size, partitioning, the inputs or the upstream stamp): a changed job never resumes
     # from shards another configuration wrote.
-    upstream = stamp("inputs", [_file_identity(p, run_dir) + [f, s, t] for p, f, s, t in inputs], length=10)
+    upstream = stamp("inputs", [_file_identity(f.path, run_dir) + [f.format, f.source, f.text_field, f.name]
+                                for f in inputs], length=10)
     seg_names = []
     for k, seg in enumerate(segments):
         last = k == len(segments) - 1
@@ -109,9 +111,9 @@ def run_job(job: JobConfig, executor: str | None = None) -> RunResult:
             name, cfg = seg.specs[0]
             stage = build_stage(name, cfg)
             assert isinstance(stage, GlobalStage)
-            shard_stats = run_global_segment(ctx, stage, [p for p, *_ in inputs], seg_dir, rejects_dir)
+            shard_stats = run_global_segment(ctx, stage, [f.path for f in inputs], seg_dir, rejects_dir)
         per_segment_stats.extend(merge_stage_lists(shard_stats))
-        inputs = [(p, "parquet", "", "text") for p in parquet_shards(seg_dir)]
+        inputs = [InputFile(p, "parquet", "", "text", p.name) for p in parquet_shards(seg_dir)]
     seen: dict[str, int] = {}
     for st in per_segment_stats:  # the same stage twice (e.g. URL then content dedup) stays apart
         seen[st.stage] = seen.get(st.stage, 0) + 1

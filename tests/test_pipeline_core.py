@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -256,3 +257,17 @@ def test_all_rejected_shard_keeps_the_schema_of_the_others(tmp_path):
 
     n = duckdb.sql(f"select count(*) from read_parquet('{res.output_dir}/*.parquet')").fetchall()[0][0]
     assert n == 8
+
+
+def test_same_named_files_in_different_folders_get_distinct_ids(tmp_path):
+    for folder in ("2024", "2025"):
+        (tmp_path / "in" / folder).mkdir(parents=True)
+        with open(tmp_path / "in" / folder / "part-0.jsonl", "w", encoding="utf-8") as fh:
+            for i in range(5):
+                fh.write(json.dumps({"text": f"{folder} 문서 {i} " * 20}, ensure_ascii=False) + "\n")
+    job = parse_job(_job(tmp_path, "out", str(tmp_path / "in" / "**" / "*.jsonl"), workers=1))
+    names = sorted(f.name for f in job.expand_inputs())
+    assert names == ["2024/part-0.jsonl", "2025/part-0.jsonl"]
+    res = run_job(job)
+    ids = [i for p in sorted(res.output_dir.glob("*.parquet")) for i in pq.read_table(p).column("id").to_pylist()]
+    assert len(ids) == 10 and len(set(ids)) == 10
