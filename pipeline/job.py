@@ -124,36 +124,58 @@ class JobConfig(_Strict):
         return self.resolve(self.output_dir)
 
     def expand_inputs(self) -> list[InputFile]:
-        """Every input file, in a deterministic order."""
-        files: list[tuple[Path, InputFormat, str, str]] = []
+        """Every input file, in a deterministic order.
+
+        A file's ``name`` (its part of every document id) is its path below the fixed part of the
+        pattern that matched it (``crawl/**/*.warc.gz`` -> ``2024/a.warc.gz``): stable when other
+        files join the source, and independent of where the data is mounted.
+        """
+        files: list[InputFile] = []
         for i, spec in enumerate(self.inputs):
+            source = spec.source or ("web_demo" if spec.embedded == "demo" else "input")
             if spec.embedded == "demo":
                 from pipeline.demo_sample import DEMO_DEFAULT_PAGES, ensure_demo_warc
 
                 per_shard = max(1, (spec.demo_pages or DEMO_DEFAULT_PAGES) // spec.demo_shards)
                 for k in range(spec.demo_shards):
                     path = ensure_demo_warc(self.run_dir / "input", seed=self.seed * 1000 + k, n_pages=per_shard)
-                    files.append((path, "warc", spec.source or "web_demo", spec.text_field))
+                    files.append(InputFile(path, "warc", source, spec.text_field, path.name))
                 continue
-            matched: list[Path] = []
+            matched: list[tuple[Path, str]] = []
             for pattern in spec.paths:
                 resolved = str(self.resolve(pattern))
-                hits = sorted(glob.glob(resolved, recursive=True)) if glob.has_magic(resolved) else [resolved]
-                matched.extend(Path(h) for h in hits)
-            missing = [str(p) for p in matched if not p.exists()]
+                if glob.has_magic(resolved):
+                    root = _fixed_root(resolved)
+                    matched.extend((Path(h), os.path.relpath(h, root))
+                                   for h in sorted(glob.glob(resolved, recursive=True)))
+                else:
+                    matched.append((Path(resolved), Path(resolved).name))
+            missing = [str(p) for p, _ in matched if not p.exists()]
             if missing:
                 raise JobError(f"inputs[{i}]: input not found: {', '.join(missing[:5])}")
             if not matched:
                 raise JobError(f"inputs[{i}]: no file matches {spec.paths}")
-            for p in matched:
-                files.append((p, spec.format, spec.source or "input", spec.text_field))
-        roots: dict[str, list[str]] = {}
-        for p, _, source, _ in files:
-            roots.setdefault(source, []).append(os.path.abspath(p.parent))
-        common = {source: os.path.commonpath(dirs) for source, dirs in roots.items()}
-        return [InputFile(p, f, source, t, Path(os.path.relpath(os.path.abspath(p), common[source])).as_posix())
-                for p, f, source, t in files]
+            files.extend(InputFile(p, spec.format, source, spec.text_field, Path(name).as_posix())
+                         for p, name in matched)
+        seen: dict[tuple[str, str], Path] = {}
+        for f in files:
+            other = seen.setdefault((f.source, f.name), f.path)
+            if other != f.path:
+                raise JobError(f"inputs: {other} and {f.path} are both {f.name!r} in source {f.source!r}, so "
+                               "their documents would share ids; give them different sources or match them "
+                               "with one pattern from a common folder")
+        return files
 
+
+def _fixed_root(pattern: str) -> str:
+    """The leading folders of a glob pattern that contain no wildcard."""
+    parts = Path(pattern).parts
+    fixed = []
+    for part in parts[:-1]:
+        if glob.has_magic(part):
+            break
+        fixed.append(part)
+    return str(Path(*fixed)) if fixed else "."
 
 def _short(exc: ValidationError) -> str:
     parts = []

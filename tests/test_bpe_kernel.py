@@ -168,3 +168,57 @@ def test_word_table_restarts_at_its_token_bound_and_stays_exact(tmp_path):
     got = [ids for i in range(0, len(texts), 7) for ids in fast.encode_batch(texts[i:i + 7])]
     assert got == ref
     assert fast._n_toks < 200 + sum(map(len, ref[-7:])) + 1
+
+
+def _variant(tmp_path: Path, base: Path, name: str, **changes) -> Path:
+    state = json.loads(base.read_text(encoding="utf-8"))
+    state.update(changes)
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(state), encoding="utf-8")
+    return path
+
+
+def _same_as_hf(path: Path, texts: list[str]) -> None:
+    fast, tok = load_fast_bpe(path), Tokenizer.from_file(str(path))
+    assert fast is not None
+    got = fast.encode_batch(texts)
+    ref = [e.ids for e in tok.encode_batch(texts, add_special_tokens=False)]
+    assert [g if g is not None else r for g, r in zip(got, ref)] == ref
+
+
+@pytest.fixture(scope="module")
+def byte_level_json(tmp_path_factory) -> Path:
+    return train_tokenizer(tmp_path_factory.mktemp("bl") / "t.json", korean_texts(200) + english_texts(30), 2000)
+
+
+def test_code_points_the_split_engines_disagree_on_go_to_the_tokenizer(byte_level_json):
+    # the regex module's Unicode tables are newer than HF's engine: these letters split differently
+    texts = ["\U0002B73A's", "\u0558's wow", "x \u0c5c'll", "plain text", "\x1c\x1d sep"]
+    fast = load_fast_bpe(byte_level_json)
+    got = fast.encode_batch(texts)
+    assert got[0] is None and got[1] is None and got[3] is not None
+    _same_as_hf(byte_level_json, texts)
+
+
+def test_normalisation_and_normalised_added_tokens_follow_hf(tmp_path, byte_level_json):
+    nfkc = _variant(tmp_path, byte_level_json, "nfkc", normalizer={"type": "NFKC"})
+    _same_as_hf(nfkc, ["\u32ff is Reiwa", "\ua7f2", "ﬁne café", "plain"])
+    nfc = _variant(tmp_path, byte_level_json, "nfc", normalizer={"type": "NFC"})
+    _same_as_hf(nfc, ["\U00011935\U00011930 x", "cafe\u0301"])
+    state = json.loads(nfkc.read_text(encoding="utf-8"))
+    added = state["added_tokens"] + [{"id": 2000, "content": "<s>", "single_word": False, "lstrip": False,
+                                      "rstrip": False, "normalized": True, "special": False}]
+    with_added = _variant(tmp_path, nfkc, "added", added_tokens=added)
+    texts = ["hi \uff1cs\uff1e there", "hi <s> there", "no marker"]
+    assert load_fast_bpe(with_added).encode_batch(texts)[0] is None
+    _same_as_hf(with_added, texts)
+
+
+def test_tokenizers_it_cannot_reproduce_are_refused(tmp_path, byte_level_json):
+    trunc = {"direction": "Right", "max_length": 4, "strategy": "LongestFirst", "stride": 0}
+    assert load_fast_bpe(_variant(tmp_path, byte_level_json, "trunc", truncation=trunc)) is None
+    for name, pattern in [("caret", "^[a-z]|[a-z]+|[^a-z]+"), ("dollar", "[a-z]+$|[a-z]+|[^a-z]+"),
+                          ("empty", "x*|[a-z]+| +|[^a-z ]+"), ("posix", "[[:alpha:]]+|[^[:alpha:]]+")]:
+        pre = {"type": "Split", "pattern": {"Regex": pattern}, "behavior": "Isolated", "invert": False}
+        assert load_fast_bpe(_variant(tmp_path, byte_level_json, name, pre_tokenizer=pre)) is None, name
+    assert load_fast_bpe(byte_level_json).encode_batch([]) == []

@@ -237,3 +237,21 @@ def test_opening_reads_no_document_index_and_a_corrupt_one_is_named_when_served(
     loader = PackedLoader([str(tmp_path / "src")], [1.0], L, 2, seed=0)
     with pytest.raises(ShardError, match=r"part-00003\.idx"):
         _take(loader, 4 * len(docs))
+
+
+def test_negative_document_lengths_are_refused(tmp_path):
+    import struct
+
+    from tokenizer.indexed import MEGATRON_MAGIC
+
+    lengths = np.array([5, -2, 3], np.int64)  # pointers and .bin size still agree with the lengths
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    with open(tmp_path / "part-00000.idx", "wb") as fh:
+        fh.write(MEGATRON_MAGIC)
+        fh.write(struct.pack("<QBQQ", 1, 4, 3, 4))
+        fh.write(lengths.astype("<i4").tobytes())
+        fh.write((offsets[:-1] * 4).astype("<i8").tobytes())
+        fh.write(np.arange(4, dtype="<i8").tobytes())
+    np.arange(1, 7, dtype="<i4").tofile(tmp_path / "part-00000.bin")
+    with pytest.raises(ShardError, match=r"negative document length.*part-00000\.idx"):
+        _take(PackedLoader([str(tmp_path)], [1.0], 4, 1, seed=0), 4)

@@ -271,3 +271,17 @@ def test_same_named_files_in_different_folders_get_distinct_ids(tmp_path):
     res = run_job(job)
     ids = [i for p in sorted(res.output_dir.glob("*.parquet")) for i in pq.read_table(p).column("id").to_pylist()]
     assert len(ids) == 10 and len(set(ids)) == 10
+
+
+def test_file_names_in_ids_do_not_change_when_other_folders_join(tmp_path):
+    for folder in ("2024", "2025"):
+        (tmp_path / "in" / folder).mkdir(parents=True)
+        (tmp_path / "in" / folder / "part-0.jsonl").write_text('{"text": "x"}\n', encoding="utf-8")
+    both = parse_job(_job(tmp_path, "o", str(tmp_path / "in" / "*" / "*.jsonl")))
+    one = parse_job(_job(tmp_path, "o", str(tmp_path / "in" / "2024" / "*.jsonl")))
+    assert [f.name for f in both.expand_inputs()] == ["2024/part-0.jsonl", "2025/part-0.jsonl"]
+    assert [f.name for f in one.expand_inputs()] == ["part-0.jsonl"]  # its own pattern's fixed folder
+    clash = _job(tmp_path, "o", str(tmp_path / "in" / "2024" / "*.jsonl"))
+    clash["inputs"][0]["paths"].append(str(tmp_path / "in" / "2025" / "part-0.jsonl"))
+    with pytest.raises(JobError, match="would share ids"):
+        parse_job(clash).expand_inputs()

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from tokenizer import bpe_kernel
+from tokenizer import bpe_kernel, regex_gaps
 
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 
@@ -61,7 +61,11 @@ class FastBPE:
         # plain patterns (no Unicode properties) run ~2x faster on the standard re module
         self._findall = _compile(patterns[0]).findall if len(patterns) == 1 else None
         self._gapless = patterns == [GPT2_PATTERN]  # matches every character: no check needed
-        self._normalizer = normalizer
+        # HF's own normaliser: Python's unicodedata tables are older and differ on some code points
+        self._normalize = tokenizer.normalizer.normalize_str if normalizer is not None else None
+        # code points on which the regex module and HF's engine may split differently
+        self._gap_ranges = regex_gaps.split_gaps(patterns)
+        self._gap_re2 = regex_gaps.re2_class(self._gap_ranges) if self._gap_ranges else None
         # literal alternation: the standard re module scans it ~3x faster than regex
         self._added = re.compile("|".join(re.escape(a) for a in added)).search if added else None
         # cheap pre-check: an added token can only occur where its first character does
@@ -164,21 +168,25 @@ class FastBPE:
     def encode_flat(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[int]]:
         """(concatenated int32 ids, per-document token counts, indices of delegated documents).
 
-        Delegated documents (they contain an added token's text) have count 0 and no tokens here.
+        Delegated documents have count 0 and no tokens here: they contain an added token's text
+        (before or after normalisation), or a code point on which the split engines disagree.
         """
         import itertools
-        import unicodedata
 
         words: list[list[str]] = []
         delegated: list[int] = []
-        for i, text in enumerate(texts):
-            if self._added is not None and any(c in text for c in self._added_first) and self._added(text):
+        gap = (regex_gaps.contains_any(texts, self._gap_ranges, self._gap_re2) if self._gap_re2
+               else itertools.repeat(False))
+        for i, (text, odd) in enumerate(zip(texts, gap)):
+            if self._normalize is not None and not text.isascii():
+                text_n = self._normalize(text)
+            else:
+                text_n = text
+            if odd or self._has_added(text) or (text_n is not text and self._has_added(text_n)):
                 delegated.append(i)
                 words.append([])
                 continue
-            if self._normalizer is not None:
-                text = unicodedata.normalize(self._normalizer, text)
-            words.append(self._words(text))
+            words.append(self._words(text_n))
         n_words = np.fromiter(map(len, words), np.int64, count=len(words))
         flat_words = list(itertools.chain.from_iterable(words))
         rows = self._rows(flat_words)
@@ -191,7 +199,13 @@ class FastBPE:
         counts = tok_cum[word_end] - tok_cum[word_end - n_words]
         return self._toks[pos], counts, delegated
 
+    def _has_added(self, text: str) -> bool:
+        return (self._added is not None and any(c in text for c in self._added_first)
+                and self._added(text) is not None)
+
     def encode_batch(self, texts: list[str]) -> list[list[int] | None]:
+        if not texts:
+            return []
         flat, counts, delegated = self.encode_flat(texts)
         out: list[list[int] | None] = [a.tolist() for a in np.split(flat, np.cumsum(counts)[:-1])]
         for i in delegated:
@@ -210,6 +224,8 @@ def load_fast_bpe(tokenizer_json: str | Path | None = None, tokenizer: Any = Non
 
     tok = tokenizer if tokenizer is not None else Tokenizer.from_file(str(tokenizer_json))
     if type(tok.model).__name__ != "BPE" or tok.model.dropout:
+        return None
+    if tok.truncation is not None or tok.padding is not None:  # the packer wants whole documents
         return None
 
     def state(component: Any) -> dict[str, Any] | None:
@@ -231,13 +247,24 @@ def load_fast_bpe(tokenizer_json: str | Path | None = None, tokenizer: Any = Non
     return FastBPE(tok, plan[0], plan[1], normalizer, tables=tables)
 
 
+#: Escapes, negated-class openers, then the anchors ``^``/``$`` that are left.
+_ANCHORS = re.compile(r"\\.|\[\^|[\^$]")
+
+
 def _split_pattern(step: dict[str, Any]) -> str | None:
+    """The regex of an isolated ``Split`` step, if both engines read it the same way."""
     import regex
 
     pat = (step.get("pattern") or {}).get("Regex")
     if step.get("type") != "Split" or step.get("behavior") != "Isolated" or step.get("invert") or pat is None:
         return None
-    return None if regex.compile(pat).groups else pat
+    if regex.compile(pat).groups or "[:" in pat:  # groups change splitting; POSIX classes differ
+        return None
+    if any(m.group() in "^$" for m in _ANCHORS.finditer(pat)):  # line anchors in HF's engine only
+        return None
+    if regex.fullmatch(pat, ""):  # empty matches advance differently in the two engines
+        return None
+    return pat
 
 
 def _pretokenizer_plan(pre: dict[str, Any] | None) -> tuple[list[str], bool] | None:

@@ -213,6 +213,8 @@ def read_megatron(prefix: str | Path) -> TokenDocs:
     if bin_size != total * dtype.itemsize:
         raise ShardError(f"truncated or corrupt token file ({bin_size} bytes, index expects "
                          f"{total * dtype.itemsize}): {bin_path}")
+    if n_seq and int(lengths.min()) < 0:
+        raise ShardError(f"negative document length in index: {idx_path}")
     offsets = np.zeros(n_seq + 1, np.int64)
     np.cumsum(lengths, out=offsets[1:])
     if n_seq and not np.array_equal(pointers, offsets[:-1] * dtype.itemsize):
@@ -232,7 +234,7 @@ def read_ds(path: str | Path, token_size: int = 4) -> TokenDocs:
     ends = np.fromfile(index, dtype="<u8").astype(np.int64)
     dtype = np.dtype("<u2" if token_size == 2 else "<u4")
     total = int(ends[-1]) if ends.size else 0
-    if path.stat().st_size != total * token_size or (ends.size and np.any(np.diff(ends) < 0)):
+    if path.stat().st_size != total * token_size or (ends.size and (ends[0] < 0 or np.any(np.diff(ends) < 0))):
         raise ShardError(f"truncated or corrupt token file (index expects {total} tokens): {path}")
     offsets = np.concatenate([[0], ends]).astype(np.int64)
     tokens = np.memmap(path, mode="r", dtype=dtype) if total else np.zeros(0, dtype)
