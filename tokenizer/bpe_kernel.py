@@ -29,7 +29,6 @@ import numpy as np
 #: (Korean, 64 syllables: 11 us vs 31 us; 1,024 syllables: 680 us vs 300 us).
 MAX_SYMBOLS = 256
 log = logging.getLogger(__name__)
-_NO_RANK = np.int32(2**31 - 1)
 _EMPTY = np.int64(-1)
 
 
@@ -39,9 +38,9 @@ class MergeTables:
 
     char_ids: np.ndarray  # int32 per code point (0..0x10FFFF): vocabulary id of that character, or -1
     byte_ids: np.ndarray  # int32 per byte: id of the byte-level character / ``<0xXX>`` token, or -1
-    keys: np.ndarray  # int64 (left << 32 | right), -1 where empty
-    ranks: np.ndarray  # int32 merge rank
-    new_ids: np.ndarray  # int32 id of the merged token
+    #: int64 pairs per slot: key ``left << 32 | right`` (-1 where empty), then ``rank << 32 | new id``;
+    #: one slot is one cache line, so a look-up costs one memory access.
+    merges: np.ndarray
     byte_level: bool  # initial symbols are bytes (GPT-2 style) rather than characters
     byte_fallback: bool  # characters missing from the vocabulary become their UTF-8 byte tokens
 
@@ -95,15 +94,13 @@ def build_tables(model_state: dict[str, Any], byte_level: bool) -> MergeTables |
     if (left < 0).any() or (right < 0).any() or (new < 0).any():
         return None  # HF refuses such a model too; never guess
     size = 1 << max(4, int(2 * max(len(pairs), 1) - 1).bit_length())
-    keys = np.full(size, _EMPTY, np.int64)
-    ranks = np.full(size, _NO_RANK, np.int32)
-    new_ids = np.full(size, -1, np.int32)
-    _fill(keys, ranks, new_ids, (left << 32) | right, new.astype(np.int32))
-    return MergeTables(char_ids, byte_ids, keys, ranks, new_ids, byte_level,
+    merges_table = np.full(2 * size, _EMPTY, np.int64)
+    _fill(merges_table, (left << 32) | right, new)
+    return MergeTables(char_ids, byte_ids, merges_table, byte_level,
                        bool(model_state.get("byte_fallback")))
 
 
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 
 
 def cache_dir() -> Path:
@@ -125,7 +122,7 @@ def load_tables(tokenizer_json: str | Path, byte_level: bool, use_cache: bool = 
     if use_cache and path.is_file():
         try:
             with np.load(path) as z:
-                return MergeTables(z["char_ids"], z["byte_ids"], z["keys"], z["ranks"], z["new_ids"],
+                return MergeTables(z["char_ids"], z["byte_ids"], z["merges"],
                                    bool(z["byte_level"]), bool(z["byte_fallback"]))
         except Exception as exc:  # a damaged cache entry is rebuilt, never trusted
             log.warning("rebuilding BPE tables: cannot read %s (%s)", path, exc)
@@ -144,8 +141,8 @@ def _save(tables: MergeTables, path: Path) -> None:
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             os.fchmod(f.fileno(), 0o644)  # shared caches: readable by other users' workers
-            np.savez(f, char_ids=tables.char_ids, byte_ids=tables.byte_ids, keys=tables.keys, ranks=tables.ranks,
-                     new_ids=tables.new_ids, byte_level=tables.byte_level, byte_fallback=tables.byte_fallback)
+            np.savez(f, char_ids=tables.char_ids, byte_ids=tables.byte_ids, merges=tables.merges,
+                     byte_level=tables.byte_level, byte_fallback=tables.byte_fallback)
         os.replace(tmp, path)
     except OSError as exc:
         log.warning("cannot cache BPE tables at %s: %s", path, exc)
@@ -158,42 +155,42 @@ def _slot(key: np.int64, mask: np.int64) -> np.int64:
 
 
 @numba.njit(cache=True)
-def _fill(keys: np.ndarray, ranks: np.ndarray, new_ids: np.ndarray, pair_keys: np.ndarray,
-          new: np.ndarray) -> None:
+def _fill(table: np.ndarray, pair_keys: np.ndarray, new: np.ndarray) -> None:
     """Insert merges in rank order; a repeated pair keeps its last rank (as HF's map collect does)."""
-    mask = np.int64(keys.size - 1)
+    mask = np.int64(table.size // 2 - 1)
     for r in range(pair_keys.size):
         k = pair_keys[r]
         s = _slot(k, mask)
-        while keys[s] != -1 and keys[s] != k:
+        while table[2 * s] != -1 and table[2 * s] != k:
             s = (s + 1) & mask
-        keys[s] = k
-        ranks[s] = r
-        new_ids[s] = new[r]
+        table[2 * s] = k
+        table[2 * s + 1] = (np.int64(r) << 32) | new[r]
 
 
 @numba.njit(cache=True, inline="always")
-def _lookup(keys: np.ndarray, a: np.int64, b: np.int64) -> np.int64:
-    """Slot of merge (a, b), or -1."""
+def _lookup(table: np.ndarray, a: np.int64, b: np.int64) -> np.int64:
+    """``rank << 32 | new id`` of merge (a, b), or -1."""
     k = (a << 32) | b
-    mask = np.int64(keys.size - 1)
+    mask = np.int64(table.size // 2 - 1)
     s = _slot(k, mask)
     while True:
-        kk = keys[s]
+        kk = table[2 * s]
         if kk == k:
-            return s
+            return table[2 * s + 1]
         if kk == -1:
             return -1
         s = (s + 1) & mask
 
 
 @numba.njit(cache=True, inline="always")
-def _set_pair(i: int, sym: np.ndarray, keys: np.ndarray, ranks: np.ndarray, slot: np.ndarray,
-              rank: np.ndarray) -> None:
-    """Look up the merge of symbols ``i`` and ``i + 1``: its table slot and rank (no merge: max rank)."""
-    s = _lookup(keys, sym[i], sym[i + 1])
-    slot[i] = s
-    rank[i] = ranks[s] if s >= 0 else 2**31 - 1
+def _set_pair(i: int, sym: np.ndarray, table: np.ndarray, rank: np.ndarray, merged: np.ndarray) -> None:
+    """Look up the merge of symbols ``i`` and ``i + 1``: its rank (none: max rank) and merged id."""
+    v = _lookup(table, sym[i], sym[i + 1])
+    if v >= 0:
+        rank[i] = v >> 32
+        merged[i] = v & 0xFFFFFFFF
+    else:
+        rank[i] = 2**31 - 1
 
 
 @numba.njit(cache=True, inline="always")
@@ -261,7 +258,7 @@ def _initial_symbols(code_points: np.ndarray, start: int, end: int, char_ids: np
 
 @numba.njit(cache=True)
 def encode_words(code_points: np.ndarray, word_ends: np.ndarray, char_ids: np.ndarray, byte_ids: np.ndarray,
-                 keys: np.ndarray, ranks: np.ndarray, new_ids: np.ndarray, byte_level: bool,
+                 table: np.ndarray, byte_level: bool,
                  byte_fallback: bool, max_symbols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """BPE-encode words given as concatenated code points and their end offsets.
 
@@ -274,7 +271,7 @@ def encode_words(code_points: np.ndarray, word_ends: np.ndarray, char_ids: np.nd
     flagged = np.zeros(n_words, np.uint8)
     sym = np.empty(max_symbols + 4, np.int64)
     rank = np.empty(max_symbols + 4, np.int32)
-    slot = np.empty(max_symbols + 4, np.int64)
+    merged = np.empty(max_symbols + 4, np.int64)
     buf = np.empty(4, np.int64)
     o = 0
     start = 0
@@ -288,7 +285,7 @@ def encode_words(code_points: np.ndarray, word_ends: np.ndarray, char_ids: np.nd
             continue
         # ranks of adjacent pairs, then repeatedly merge the lowest (leftmost on ties)
         for i in range(n - 1):
-            _set_pair(i, sym, keys, ranks, slot, rank)
+            _set_pair(i, sym, table, rank, merged)
         while n > 1:
             best = 2**31 - 1
             bi = -1
@@ -298,17 +295,17 @@ def encode_words(code_points: np.ndarray, word_ends: np.ndarray, char_ids: np.nd
                     bi = i
             if bi < 0:
                 break
-            sym[bi] = new_ids[slot[bi]]
+            sym[bi] = merged[bi]
             for i in range(bi + 1, n - 1):
                 sym[i] = sym[i + 1]
             for i in range(bi + 1, n - 2):
                 rank[i] = rank[i + 1]
-                slot[i] = slot[i + 1]
+                merged[i] = merged[i + 1]
             n -= 1
             if bi > 0:
-                _set_pair(bi - 1, sym, keys, ranks, slot, rank)
+                _set_pair(bi - 1, sym, table, rank, merged)
             if bi < n - 1:
-                _set_pair(bi, sym, keys, ranks, slot, rank)
+                _set_pair(bi, sym, table, rank, merged)
         for i in range(n):
             out[o + i] = sym[i]
         o += n
@@ -321,5 +318,5 @@ def encode_word_list(tables: MergeTables, words: list[str]) -> tuple[np.ndarray,
     joined = "".join(words)
     cps = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), np.uint32)
     ends = np.cumsum(np.fromiter(map(len, words), np.int64, count=len(words)))
-    return encode_words(cps, ends, tables.char_ids, tables.byte_ids, tables.keys, tables.ranks, tables.new_ids,
+    return encode_words(cps, ends, tables.char_ids, tables.byte_ids, tables.merges,
                         tables.byte_level, tables.byte_fallback, MAX_SYMBOLS)

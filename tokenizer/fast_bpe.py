@@ -104,23 +104,6 @@ class FastBPE:
             pieces = [q for p in pieces for q in split(p) if q]
         return pieces
 
-    def _encode_new(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(ids of all words concatenated, token count per word) for words not in the table."""
-        if self._tables is not None:
-            ids, counts, flagged = bpe_kernel.encode_word_list(self._tables, words)
-            if not flagged.any():
-                return ids, counts
-            # splice in the real tokenizer's result for the flagged words (rare: unk, huge words)
-            redo = np.flatnonzero(flagged)
-            r_ids, r_counts = self._encode_with_tokenizer([words[i] for i in redo.tolist()])
-            counts[redo] = r_counts
-            pieces = np.split(ids, np.cumsum(np.where(flagged, 0, counts))[:-1])
-            r_pieces = np.split(r_ids, np.cumsum(r_counts)[:-1])
-            for j, i in enumerate(redo.tolist()):
-                pieces[i] = r_pieces[j]
-            return np.concatenate(pieces).astype(np.int32), counts
-        return self._encode_with_tokenizer(words)
-
     def _encode_with_tokenizer(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
         enc = self._encode_words(words)
         ids = np.asarray(enc.ids, dtype=np.int32)
@@ -130,8 +113,23 @@ class FastBPE:
         return ids, counts
 
     def _add_words(self, words: list[str]) -> None:
-        """Encode new words in bulk and append them to the table."""
-        ids, counts = self._encode_new(words)
+        """Encode new words in bulk (compiled kernel; flagged words by the tokenizer) and append them."""
+        if self._tables is None:
+            self._append(words, *self._encode_with_tokenizer(words))
+            return
+        ids, counts, flagged = bpe_kernel.encode_word_list(self._tables, words)
+        if not flagged.any():
+            self._append(words, ids, counts)
+            return
+        # rare (unk path, long words): kernel ids hold only the unflagged words, in order; the
+        # table does not care about order, so the flagged words are appended separately
+        redo = np.flatnonzero(flagged).tolist()
+        keep = np.flatnonzero(flagged == 0)
+        self._append([words[i] for i in keep.tolist()], ids, counts[keep])
+        redo_words = [words[i] for i in redo]
+        self._append(redo_words, *self._encode_with_tokenizer(redo_words))
+
+    def _append(self, words: list[str], ids: np.ndarray, counts: np.ndarray) -> None:
         n, k, t = self._n_words, len(words), self._n_toks
         if n + k > self._starts.size:
             grow = max(n + k, 2 * self._starts.size)
