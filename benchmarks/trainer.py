@@ -108,6 +108,31 @@ def _autocast(device: torch.device):
     return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
 
 
+def _update(loss: torch.Tensor, model: torch.nn.Module, opt: torch.optim.Optimizer) -> None:
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+
+
+def _measure(name: str, cfg, step, batches, device: torch.device, warmup: int, expert_op: str | None) -> Result:
+    """Time ``step`` over ``batches`` and derive tokens/s, model TFLOP/s, MFU, memory and expert share.
+
+    TFLOP/s and MFU come from the median step (conservative); tokens/s also from the best step.
+    """
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    seconds, median, cpu_seconds = _time_steps(step, batches, device, warmup)
+    timed = batches[warmup:]
+    flops = sum(step_flops(cfg, b["segment_ids"].numel(), attention_pairs(b["segment_ids"])) for b in timed)
+    flops /= len(timed)
+    share = _expert_share(lambda: step(batches[-1]), device, expert_op) if expert_op else None
+    peak = peak_flops(device)
+    tokens = batches[0]["segment_ids"].numel()
+    return Result(name, tokens / seconds, tokens / median, tokens / cpu_seconds, flops / median / 1e12,
+                  flops / median / peak if peak else None, _memory(device), share)
+
+
 def bench_ours(cfg, device, seq, batch, steps, warmup, *, expert_impl, attn_impl, compile_layers, packed,
                ckpt, state) -> Result:
     model = build_model(cfg, device, seed=0, attn_impl=attn_impl, expert_impl=expert_impl,
@@ -124,28 +149,13 @@ def bench_ours(cfg, device, seq, batch, steps, warmup, *, expert_impl, attn_impl
         tokens = b["tokens"].to(device)
         with _autocast(device):
             out = model(tokens[:, :-1], b["segment_ids"].to(device), labels=tokens[:, 1:])
-        (out.loss + out.aux_loss).backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
+        _update(out.loss + out.aux_loss, model, opt)
 
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    seconds, median, cpu_seconds = _time_steps(step, batches, device, warmup)
-    flops = sum(step_flops(cfg, b["segment_ids"].numel(), attention_pairs(b["segment_ids"]))
-                for b in batches[warmup:]) / steps
     impl = model.layers[-1].mlp.experts.resolved_impl(device)
-    kernel = "aten::_grouped_mm" if impl == "grouped_mm" else "aten::bmm"
-    share = _expert_share(lambda: step(batches[-1]), device, kernel)
-    tokens = batch * seq
-    peak = peak_flops(device)
     name = f"ours: {impl} experts, {model.attn_impl} attention" + (", compiled" if compile_layers else "")
     name += ", packed docs" if packed else ", 1 doc/row"
-    # Model TFLOP/s and MFU from the median step (conservative); tokens/s also from the best step.
-    res = Result(name, tokens / seconds, tokens / median, tokens / cpu_seconds, flops / median / 1e12,
-                 flops / median / peak if peak else None,
-                 _memory(device), share)
-    return res
+    return _measure(name, cfg, step, batches, device, warmup,
+                    "aten::_grouped_mm" if impl == "grouped_mm" else "aten::bmm")
 
 
 def bench_hf(cfg, device, seq, batch, steps, warmup, *, experts_impl, state) -> Result | None:
@@ -172,25 +182,11 @@ def bench_hf(cfg, device, seq, batch, steps, warmup, *, experts_impl, state) -> 
         tokens = b["tokens"][:, :-1].to(device)
         with _autocast(device):
             loss = model(input_ids=tokens, labels=tokens).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
+        _update(loss, model, opt)
 
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    seconds, median, cpu_seconds = _time_steps(step, batches, device, warmup)
-    flops = sum(step_flops(cfg, b["segment_ids"].numel(), attention_pairs(b["segment_ids"]))
-                for b in batches[warmup:]) / steps
     # The eager peer runs experts as ordinary linears, indistinguishable from attention's in a profile.
-    share = _expert_share(lambda: step(batches[-1]), device, "aten::_grouped_mm") \
-        if experts_impl == "grouped_mm" else None
-    peak = peak_flops(device)
-    tokens = batch * seq
-    res = Result(f"peer: transformers axk1, {experts_impl} experts, sdpa, 1 doc/row", tokens / seconds,
-                 tokens / median, tokens / cpu_seconds,
-                 flops / median / 1e12, flops / median / peak if peak else None, _memory(device), share)
-    return res
+    return _measure(f"peer: transformers axk1, {experts_impl} experts, sdpa, 1 doc/row", cfg, step, batches,
+                    device, warmup, "aten::_grouped_mm" if experts_impl == "grouped_mm" else None)
 
 
 def _free() -> None:

@@ -104,17 +104,26 @@ def _split_flat(text: pa.Array) -> Tokens:
     return Tokens(values, offsets)
 
 
+
+def _rewrite(text: pa.Array, steps: tuple[tuple[str, str], ...]) -> pa.Array:
+    """Apply regex rewrites in order (a step listed twice handles overlapping matches)."""
+    for pattern, replacement in steps:
+        text = pc.replace_substring_regex(text, pattern, replacement)
+    return text
+
+
+# The rewrites of each word splitter, in order (defined after their patterns).
+_LATIN_STEPS = ((_INFIX, r"\1 \2 \3"), (_INFIX, r"\1 \2 \3"), (_PERIOD_INFIX, r"\1 \2 \3"),
+                (_TRAILING_PUNCT, r" \1\2"), (_LEADING_PUNCT, r"\1\2 "), (_PUNCT_PAIR, r"\1 \2"),
+                (_PUNCT_PAIR, r"\1 \2"), (_CLITIC, r"\1 \2\3"))
+_ABBREV_STEPS = ((_ABBREV, r"\1\2" + _ABBREV_PERIOD), (_INITIAL, r"\1\2" + _ABBREV_PERIOD),
+                 (_INITIAL, r"\1\2" + _ABBREV_PERIOD))
+_KOREAN_STEPS = ((_KO_PUNCT, r" \1 "), (_KO_SCRIPT_A, r"\1 \2"), (_KO_SCRIPT_B, r"\1 \2"),
+                 (_KO_ENDING, r"\1 \2\3"), (_KO_CONTRACTED, r"\1 \2 \2\3"), (_KO_STEM_FINAL, r"\1 \2\3"))
+
 def split_latin(text: pa.Array) -> Tokens:
     """spaCy-like English words: clitics, leading/trailing punctuation runs and hyphen infixes split."""
-    t = protect_abbreviations(text)
-    t = pc.replace_substring_regex(t, _INFIX, r"\1 \2 \3")
-    t = pc.replace_substring_regex(t, _INFIX, r"\1 \2 \3")
-    t = pc.replace_substring_regex(t, _PERIOD_INFIX, r"\1 \2 \3")
-    t = pc.replace_substring_regex(t, _TRAILING_PUNCT, r" \1\2")
-    t = pc.replace_substring_regex(t, _LEADING_PUNCT, r"\1\2 ")
-    t = pc.replace_substring_regex(t, _PUNCT_PAIR, r"\1 \2")
-    t = pc.replace_substring_regex(t, _PUNCT_PAIR, r"\1 \2")
-    t = pc.replace_substring_regex(t, _CLITIC, r"\1 \2\3")
+    t = _rewrite(protect_abbreviations(text), _LATIN_STEPS)
     tokens = _split_flat(t)
     values = pc.replace_substring(tokens.values, _ABBREV_PERIOD, ".")
     values = pc.replace_substring(values, _ELLIPSIS, "...")
@@ -124,20 +133,12 @@ def split_latin(text: pa.Array) -> Tokens:
 def protect_abbreviations(text: pa.Array) -> pa.Array:
     """Replace periods that end no sentence (ellipses, initials, titles) with private-use characters."""
     t = pc.replace_substring(text, "...", _ELLIPSIS)
-    t = pc.replace_substring_regex(t, _ABBREV, r"\1\2" + _ABBREV_PERIOD)
-    t = pc.replace_substring_regex(t, _INITIAL, r"\1\2" + _ABBREV_PERIOD)
-    return pc.replace_substring_regex(t, _INITIAL, r"\1\2" + _ABBREV_PERIOD)
+    return _rewrite(t, _ABBREV_STEPS)
 
 
 def split_korean(text: pa.Array) -> Tokens:
     """Fast Korean pseudo-morphemes from NFC text (see module docstring)."""
-    t = pc.replace_substring_regex(text, _KO_PUNCT, r" \1 ")
-    t = pc.replace_substring_regex(t, _KO_SCRIPT_A, r"\1 \2")
-    t = pc.replace_substring_regex(t, _KO_SCRIPT_B, r"\1 \2")
-    t = pc.replace_substring_regex(t, _KO_ENDING, r"\1 \2\3")
-    t = pc.replace_substring_regex(t, _KO_CONTRACTED, r"\1 \2 \2\3")
-    t = pc.replace_substring_regex(t, _KO_STEM_FINAL, r"\1 \2\3")
-    return _split_flat(t)
+    return _split_flat(_rewrite(text, _KOREAN_STEPS))
 
 
 @lru_cache(maxsize=1)
