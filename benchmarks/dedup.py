@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.stage import RunContext  # noqa: E402
+from core.stage import RunContext  # noqa: E402
 from stages.dedup import MinHashDedup  # noqa: E402
 from stages.dedup.minhash import MinHasher, band_hashes, detection_probability  # noqa: E402
 from stages.dedup.scratch import PAIR_DTYPE, read_partition  # noqa: E402
@@ -191,7 +191,7 @@ class TimedContext(RunContext):
 
 def _baseline(_: int) -> None:
     """A task that only imports the stage modules: the fixed RSS every worker task starts from."""
-    import stages.dedup.stage  # noqa: F401
+    import stages.dedup.minhash_dedup  # noqa: F401
 
 
 def _peak_rss_kb() -> int:
@@ -359,7 +359,7 @@ def mb(texts: list[str]) -> float:
 
 
 def end_to_end(texts: list[str], scratch: Path, docs_per_shard: int, workers: int) -> dict[str, Any]:
-    from pipeline.executors import LocalContext
+    from core.executors import LocalContext
 
     paths = write_shards(texts, scratch / "e2e_in", docs_per_shard)
     ctx = TimedContext(LocalContext(workers=workers, seed=0, scratch_dir=scratch / "s"))

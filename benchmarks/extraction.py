@@ -24,11 +24,11 @@ from collections import Counter
 from pathlib import Path
 
 from benchmarks.common import markdown_table, shared
-from pipeline.readers import read_batches
-from pipeline.stage import apply_stage
-from pipeline.stats import StageStats
-from stages.charset import decode_html
-from stages.extract import Extract, extract_resiliparse, extract_trafilatura
+from core.readers import read_batches
+from core.stage import apply_stage
+from core.stats import StageStats
+from stages.extract.charset import decode_html
+from stages.extract.stage import Extract, extract_resiliparse, extract_trafilatura
 
 log = logging.getLogger("bench.extraction")
 _TOKEN = re.compile(r"\w+")
@@ -114,8 +114,8 @@ def ours_throughput(warc: Path, engine: str) -> tuple[float, int]:
 
 
 def datatrove_throughput(warc: Path) -> tuple[float, int]:
+    from datatrove.core.readers import WarcReader
     from datatrove.pipeline.extractors import Trafilatura
-    from datatrove.pipeline.readers import WarcReader
 
     reader = WarcReader(str(warc.parent), glob_pattern=warc.name)
     extractor = Trafilatura(timeout=30)

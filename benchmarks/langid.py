@@ -2,7 +2,7 @@
 
 Usage: ``.venv/bin/python benchmarks/langid.py [--quick] [--out benchmarks/results/langid.md]``
 
-Accuracy runs on a labelled set assembled from ../shared/data (``stages.langid_evalset``):
+Accuracy runs on a labelled set assembled from ../shared/data (``stages.langid.evalset``):
 sentences, single words and two-word pairs in ko/ja/zh/en. Three labellers are compared on the
 same normalised inputs: the raw fastText top-1 (lid.176.ftz), datatrove's LanguageFilter with the
 same model file, and our stage (model + script rules). Throughput (MB/s per core, one process) is
@@ -26,9 +26,8 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.stats import StageStats  # noqa: E402
-from stages.langid import KOREAN_THRESHOLD, LangIDStage  # noqa: E402
-from stages.langid_evalset import (  # noqa: E402
+from core.stats import StageStats  # noqa: E402
+from stages.langid.evalset import (  # noqa: E402
     Sample,
     data_dir,
     english_sentences,
@@ -37,7 +36,8 @@ from stages.langid_evalset import (  # noqa: E402
     sample_per_language,
     short_inputs,
 )
-from stages.langid_model import default_model_path  # noqa: E402
+from stages.langid.model import default_model_path  # noqa: E402
+from stages.langid.stage import KOREAN_THRESHOLD, LangIDStage  # noqa: E402
 
 LANGS = ["ko", "ja", "zh", "en"]
 TARGETS = {"sentences": 0.995, "two words": 0.97}
@@ -78,7 +78,7 @@ def _kept_at_default(texts: list[str]) -> float:
 
 
 def label_raw(stage: LangIDStage, texts: list[str]) -> list[str]:
-    from stages.langid_text import normalize
+    from stages.langid.text import normalize
 
     labels, _ = stage.model.predict([t or " " for t in normalize(texts)], k=1)
     return [lab[0] for lab in labels]
@@ -159,7 +159,7 @@ def accuracy_section(sets: dict[str, list[Sample]], stage_doc: LangIDStage, lf) 
 
 def mixed_script_korean(sentences: list[Sample]) -> list[Sample]:
     """Korean sentences whose letters are under 80 % Hangul (English terms, Hanja, Latin names)."""
-    from stages.langid_script import HANGUL, script_counts
+    from stages.langid.script import HANGUL, script_counts
 
     ko = [s for s in sentences if s.lang == "ko"]
     share = script_counts([s.text for s in ko]).share(HANGUL)

@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import markdown_table  # noqa: E402
-from pipeline.io import write_json_atomic, write_parquet_atomic  # noqa: E402
+from core.io import write_json_atomic, write_parquet_atomic  # noqa: E402
 
 DOCS_PER_SHARD = 16_384
 SHARD_ROW_GROUP = 4096
@@ -165,8 +165,8 @@ def estimated_tokens(shards: list[dict[str, Any]]) -> int:
 # ------------------------------------------------------------------ measurements (one process each)
 
 def measure_mix(inputs: list[Path], out: Path, workers: int, budget: int) -> dict[str, Any]:
-    from pipeline.executors import LocalContext
-    from stages.mix import Mix
+    from core.executors import LocalContext
+    from stages.mix.stage import Mix
 
     phases: dict[str, float] = {}
 
@@ -256,8 +256,8 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------ driver
 
 def _fake_run_dir(run_dir: Path, shards: list[dict[str, Any]], mixed: Path, funnel: list[dict[str, Any]]) -> None:
-    from pipeline.stats import StageStats, merge_stage_lists
-    from pipeline.stats import funnel as make_funnel
+    from core.stats import StageStats, merge_stage_lists
+    from core.stats import funnel as make_funnel
 
     curated = run_dir / "stages" / "00-curated"
     curated.mkdir(parents=True)

@@ -173,7 +173,7 @@ def run_ours(parquet: Path, tok_file: Path, out: Path, options: dict, steady: bo
 
 def run_datatrove(parquet: Path, tok_file: Path, out: Path, shuffle: bool,
                   steady: bool) -> tuple[int, dict[str, float]]:
-    from datatrove.pipeline.readers import ParquetReader
+    from datatrove.core.readers import ParquetReader
     from datatrove.pipeline.tokens import DocumentTokenizer
 
     shutil.rmtree(out, ignore_errors=True)
@@ -238,7 +238,7 @@ PACK_HEADERS = ["tokenizer", "text", "MB", "system", "tokens", "steady tokens/CP
 
 # ---------------------------------------------------------------- loader ---------------------
 def synthetic_shard(prefix: Path, tokens: int, vocab: int, seed: int = 0) -> None:
-    from tokenizer.indexed import MegatronWriter
+    from core.indexed import MegatronWriter
 
     rng = np.random.default_rng(seed)
     w = MegatronWriter(prefix, np.int32)

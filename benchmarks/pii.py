@@ -30,7 +30,7 @@ import pyarrow as pa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import markdown_table, shared  # noqa: E402
-from pipeline.stats import StageStats  # noqa: E402
+from core.stats import StageStats  # noqa: E402
 from stages.pii import PII_TYPES, PiiStage, detect  # noqa: E402
 from stages.pii.synthetic import GENERATORS, HARD_NEGATIVES, inject  # noqa: E402
 

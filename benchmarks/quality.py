@@ -33,11 +33,11 @@ import pyarrow as pa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.stats import StageStats  # noqa: E402
-from stages.quality import QualityStage  # noqa: E402
-from stages.quality_rules import KO_STOP_WORDS  # noqa: E402
-from stages.quality_synth import low_quality_korean  # noqa: E402
-from stages.quality_text import korean_stop_hits, split_korean  # noqa: E402
+from core.stats import StageStats  # noqa: E402
+from stages.quality.rules import KO_STOP_WORDS  # noqa: E402
+from stages.quality.stage import QualityStage  # noqa: E402
+from stages.quality.synth import low_quality_korean  # noqa: E402
+from stages.quality.text import korean_stop_hits, split_korean  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 HEURISTICS = ["gopher_repetition", "fineweb", "gopher_quality", "c4"]

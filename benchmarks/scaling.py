@@ -20,10 +20,10 @@ from typing import Any
 import yaml
 
 from benchmarks.common import markdown_table
-from pipeline.demo_sample import write_demo_warc
-from pipeline.io import parquet_shards
+from core.io import parquet_shards
 from pipeline.job import parse_job
 from pipeline.runner import run_job
+from sample.demo import write_demo_warc
 
 log = logging.getLogger("bench.scaling")
 DEMO_JOB = Path(__file__).resolve().parents[1] / "jobs" / "demo.yaml"

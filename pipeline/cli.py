@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
+from core.readers import InputFile
 from pipeline.job import JobError
-from pipeline.readers import InputFile
 
 log = logging.getLogger("axk1")
 
@@ -22,7 +22,7 @@ DEMO_JOB = Path(__file__).resolve().parents[1] / "jobs" / "demo.yaml"
 
 #: Subcommands implemented by other packages: name -> (module, function, help).
 DELEGATED: dict[str, tuple[str, str, str]] = {
-    "quality-train": ("stages.quality_classifier", "train_main", "train the fastText quality classifier"),
+    "quality-train": ("stages.quality.classifier", "train_main", "train the fastText quality classifier"),
     "tokenizer-train": ("tokenizer.cli", "train_main", "train the tokenizer from a corpus"),
     "tokenizer-eval": ("tokenizer.cli", "eval_main", "evaluate a trained tokenizer"),
     "pack": ("tokenizer.pack", "main", "tokenize a corpus into packed Megatron/nanotron shards"),
@@ -81,10 +81,11 @@ def cmd_stage(args: argparse.Namespace) -> int:
     """Run one stage over one input file and write the kept documents to OUTPUT."""
     import pyarrow as pa
 
-    from pipeline.executors import LocalContext, run_map_segment
-    from pipeline.io import write_parquet_atomic
-    from pipeline.stage import GlobalStage, build_stage
-    from pipeline.stats import funnel, merge_stage_lists
+    from core.executors import LocalContext, run_map_segment
+    from core.io import write_parquet_atomic
+    from core.stage import GlobalStage
+    from core.stats import funnel, merge_stage_lists
+    from pipeline.registry import build_stage, resolve_specs
 
     options = _parse_sets(args.set or [])
     stage = build_stage(args.name, options)
@@ -95,7 +96,7 @@ def cmd_stage(args: argparse.Namespace) -> int:
     shutil.rmtree(work, ignore_errors=True)  # one-off run: never resume someone else's shard
     ctx = LocalContext(1, 0, work / "scratch")
     source_file = InputFile(Path(args.input), args.format, args.source, "text", Path(args.input).name)
-    stats = run_map_segment(ctx, [(args.name, options)], [source_file],
+    stats = run_map_segment(ctx, resolve_specs([(args.name, options)]), [source_file],
                             work / "out", work / "rejects" if args.rejects else None, args.batch_rows,
                             reads_raw_input=True, desc=args.name)
     (work / "out" / "part-00000.parquet").replace(out)
@@ -113,7 +114,7 @@ def cmd_stage(args: argparse.Namespace) -> int:
 
 
 def cmd_stages(_: argparse.Namespace) -> int:
-    from pipeline.stage import registry
+    from pipeline.registry import registry
 
     for name, cls in sorted(registry().items()):
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""

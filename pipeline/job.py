@@ -10,7 +10,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from pipeline.readers import InputFile, InputFormat
+from core.readers import InputFile, InputFormat
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,7 +81,7 @@ class JobConfig(_Strict):
 
     @model_validator(mode="after")
     def _stages_exist(self) -> JobConfig:
-        from pipeline.stage import registry
+        from pipeline.registry import registry
 
         reg = registry()
         for i, spec in enumerate(self.stages):
@@ -103,7 +103,8 @@ class JobConfig(_Strict):
 
     @model_validator(mode="after")
     def _partition_on_map_output(self) -> JobConfig:
-        from pipeline.stage import GlobalStage, registry
+        from core.stage import GlobalStage
+        from pipeline.registry import registry
 
         if self.partition_by and self.stages and issubclass(registry()[self.stages[-1].name], GlobalStage):
             raise ValueError(f"partition_by applies to the output of per-document stages, but the last stage "
@@ -134,7 +135,7 @@ class JobConfig(_Strict):
         for i, spec in enumerate(self.inputs):
             source = spec.source or ("web_demo" if spec.embedded == "demo" else "input")
             if spec.embedded == "demo":
-                from pipeline.demo_sample import DEMO_DEFAULT_PAGES, ensure_demo_warc
+                from sample.demo import DEMO_DEFAULT_PAGES, ensure_demo_warc
 
                 per_shard = max(1, (spec.demo_pages or DEMO_DEFAULT_PAGES) // spec.demo_shards)
                 for k in range(spec.demo_shards):

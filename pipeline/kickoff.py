@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.io import read_json, stamp, write_json_atomic
+from core.io import read_json, stamp, write_json_atomic
 from pipeline.job import JobConfig
 from pipeline.runner import RunResult, run_job
 

@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from pipeline.io import read_json, write_json_atomic  # noqa: E402
+from core.io import read_json, write_json_atomic  # noqa: E402
 from pipeline.report_data import corpus_stats  # noqa: E402
 
 log = logging.getLogger(__name__)

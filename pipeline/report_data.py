@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline.io import parquet_shards
+from core.io import parquet_shards
 
 #: Columns that are identifiers or bookkeeping, never plotted as signals.
 NOT_SIGNALS = {"id", "mix_repeats", "http_status", "fetch_time"}

@@ -13,12 +13,13 @@ from typing import Any
 import pyarrow.parquet as pq
 import yaml
 
-from pipeline.executors import make_context, run_global_segment, run_map_segment
-from pipeline.io import parquet_shards, read_json, stamp, write_json_atomic
+from core.executors import make_context, run_global_segment, run_map_segment
+from core.io import parquet_shards, read_json, stamp, write_json_atomic
+from core.readers import InputFile
+from core.stage import GlobalStage
+from core.stats import StageStats, funnel, merge_stage_lists
 from pipeline.job import JobConfig
-from pipeline.readers import InputFile
-from pipeline.stage import GlobalStage, build_stage
-from pipeline.stats import StageStats, funnel, merge_stage_lists
+from pipeline.registry import build_stage, resolve_specs
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ def run_job(job: JobConfig, executor: str | None = None) -> RunResult:
         log.info("segment %d/%d: %s over %d shards", k + 1, len(segments), seg.label, len(inputs))
         if seg.kind == "map":
             last = k == len(segments) - 1
-            shard_stats = run_map_segment(ctx, seg.specs, inputs, seg_dir, rejects_dir, job.batch_rows,
+            shard_stats = run_map_segment(ctx, resolve_specs(seg.specs), inputs, seg_dir, rejects_dir, job.batch_rows,
                                           reads_raw_input=(k == 0), desc=f"{seg.label}",
                                           partition_by=job.partition_by if last else None)
         else:

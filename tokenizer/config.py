@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 from pydantic import Field, field_validator, model_validator
 
-from pipeline.stage import StageConfig
+from core.config import StrictConfig
 from tokenizer.specials import FULL_VOCAB_SIZE, MIN_VOCAB_SIZE
 
 #: Default language mix of the sampled training text, as shares of sampled bytes. Korean is
@@ -17,7 +17,7 @@ DEFAULT_SHARES: dict[str, float] = {"ko": 0.45, "en": 0.30, "code": 0.10, "*": 0
 OTHER = "*"
 
 
-class SampleConfig(StageConfig):
+class SampleConfig(StrictConfig):
     """How training (or held-out) text is drawn from the corpus."""
 
     inputs: list[str] = Field(min_length=1, description="Parquet files, directories or glob patterns")
@@ -73,7 +73,7 @@ class EvalConfig(SampleConfig):
     backend: str = Field("hf", pattern="^(hf|sentencepiece)$")
 
 
-def load_config(cls: type[StageConfig], source: dict[str, Any] | str | Path | None,
+def load_config(cls: type[StrictConfig], source: dict[str, Any] | str | Path | None,
                 section: str | None = None, overrides: dict[str, Any] | None = None) -> Any:
     """Build ``cls`` from a dict or a YAML file (optionally one top-level ``section`` of it)."""
     data: dict[str, Any] = {}

@@ -29,10 +29,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline.io import read_json, write_json_atomic
-from pipeline.stage import StageConfig
+from core.config import StrictConfig
+from core.indexed import DsWriter, MegatronWriter, token_dtype
+from core.io import read_json, write_json_atomic
 from tokenizer.fast_bpe import FastBPE, load_fast_bpe
-from tokenizer.indexed import DsWriter, MegatronWriter, token_dtype
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def _tokenizer_json(tok: PackTokenizer, spec: str | Path) -> Path | None:
     return cand if cand.is_file() else None
 
 
-class PackConfig(StageConfig):
+class PackConfig(StrictConfig):
     """Options of ``axk1 pack`` (also usable from a job file)."""
 
     inputs: list[str]
@@ -377,7 +377,7 @@ def parallel_map(fn: Callable[[Any], Any], items: Sequence[Any], workers: int, e
     use_ray = executor == "ray" or (executor == "auto" and bool(os.environ.get("RAY_ADDRESS")))
     if not use_ray and (workers <= 1 or len(items) <= 1):
         return [fn(it) for it in items]
-    from pipeline.executors import make_context
+    from core.executors import make_context
 
     ctx = make_context("ray" if use_ray else "local", workers, 0, scratch_dir or Path("."))
     return ctx.map(fn, items, desc="pack")

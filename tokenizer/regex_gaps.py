@@ -76,7 +76,7 @@ def _split_gaps(patterns: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
                  and any(x.isascii() and x.isalpha() for x in c.casefold() + c.lower() + c.upper())}
     ranges = _ranges([ord(c) for c in gaps])
     try:
-        from pipeline.io import write_json_atomic
+        from core.io import write_json_atomic
 
         path.parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(ranges, path)

@@ -11,10 +11,10 @@ from typing import Any, Literal
 
 from pydantic import model_validator
 
-from pipeline.stage import StageConfig
+from core.config import StrictConfig
 
 
-class ModelConfig(StageConfig):
+class ModelConfig(StrictConfig):
     """Every size and constant of the network; defaults are the released A.X K1 values."""
 
     vocab_size: int = 163_840

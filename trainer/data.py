@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from pipeline.io import read_json
-from tokenizer.indexed import ShardError, ShardExtent, TokenDocs, read_ds, read_megatron, shard_extent
+from core.indexed import ShardError, ShardExtent, TokenDocs, read_ds, read_megatron, shard_extent
+from core.io import read_json
 
 log = logging.getLogger(__name__)
 

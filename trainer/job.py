@@ -8,11 +8,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, model_validator
 
-from pipeline.stage import StageConfig
+from core.config import StrictConfig
 from trainer.config import AttnImpl, ExpertImpl, ModelConfig, get_config
 
 
-class ModelSection(StageConfig):
+class ModelSection(StrictConfig):
     preset: str = "axk1-tiny"
     #: Any ``ModelConfig`` field, e.g. ``{num_layers: 4, aux_loss_alpha: 0.0}``.
     overrides: dict[str, Any] = Field(default_factory=dict)
@@ -25,7 +25,7 @@ class ModelSection(StageConfig):
         return get_config(self.preset, self.overrides)
 
 
-class DataSection(StageConfig):
+class DataSection(StrictConfig):
     #: Megatron ``.bin/.idx`` path prefixes (relative paths resolve against the job file's folder).
     prefixes: list[str] = Field(default_factory=list)
     weights: list[float] = Field(default_factory=list)
@@ -44,7 +44,7 @@ class DataSection(StageConfig):
         return self
 
 
-class ScheduleSection(StageConfig):
+class ScheduleSection(StrictConfig):
     kind: Literal["cosine", "wsd", "constant"] = "cosine"
     lr: float = 3e-4
     min_lr_ratio: float = 0.1
@@ -53,7 +53,7 @@ class ScheduleSection(StageConfig):
     decay_fraction: float = 0.2
 
 
-class OptimSection(StageConfig):
+class OptimSection(StrictConfig):
     weight_decay: float = 0.1
     beta1: float = 0.9
     beta2: float = 0.95
@@ -63,7 +63,7 @@ class OptimSection(StageConfig):
     bias_update_rate: float = 1e-3
 
 
-class PretrainJob(StageConfig):
+class PretrainJob(StrictConfig):
     model: ModelSection = Field(default_factory=ModelSection)
     data: DataSection
     seq_len: int = 2048

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.stage import RunContext
+from core.stage import RunContext
 from stages.dedup import components as cc
 from stages.dedup.hashing import partition_of
 from stages.dedup.phases import Plan

@@ -7,7 +7,7 @@ Two algorithms with identical results:
 * large-star / small-star (Kiveris et al., "Connected Components in MapReduce and Beyond", 2014):
   each step is a group-by on a node, so the edge list stays partitioned by node hash across
   workers and no global index is ever built. ``large_star`` and ``small_star`` are the per-partition
-  kernels; ``stages.dedup.stage`` runs them over scratch files with ``ctx.map``.
+  kernels; ``stages.dedup.minhash_dedup`` runs them over scratch files with ``ctx.map``.
 """
 
 from __future__ import annotations

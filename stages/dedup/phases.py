@@ -14,8 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.io import iter_parquet_batches
-from pipeline.stage import text_bytes
+from core.io import iter_parquet_batches
+from core.stage import text_bytes
 from stages.dedup.hashing import U64, hash_strings, key_row, key_shard, partition_of
 from stages.dedup.lsh import star_edges, unique_pairs
 from stages.dedup.minhash import MinHasher, band_hashes

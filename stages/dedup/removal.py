@@ -17,10 +17,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline.io import AtomicParquetWriter, iter_parquet_batches
-from pipeline.schema import REJECT_COLUMN, REJECT_STAGE_COLUMN
-from pipeline.stage import text_bytes
-from pipeline.stats import StageStats
+from core.io import AtomicParquetWriter, iter_parquet_batches
+from core.schema import REJECT_COLUMN, REJECT_STAGE_COLUMN
+from core.stage import text_bytes
+from core.stats import StageStats
 from stages.dedup.scratch import DECISION_DTYPE, read_partition
 
 KeepRule = Literal["first", "longest", "score"]

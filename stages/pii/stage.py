@@ -14,9 +14,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field, field_validator
 
-from pipeline.schema import REJECT_COLUMN
-from pipeline.stage import Stage, StageConfig, register
-from pipeline.stats import StageStats
+from core.schema import REJECT_COLUMN
+from core.stage import Stage, StageConfig
+from core.stats import StageStats
 from stages.pii.detectors import Detector, detectors_for, fold, resolve
 from stages.pii.patterns import FOLD_PREFILTER, PII_TYPES, PREFILTER_GROUPS, PREFILTERS
 from stages.pii.replacement import Action, apply_spans
@@ -73,7 +73,6 @@ def _patterns(detector: str) -> tuple[str, ...]:
     return (pats,) if isinstance(pats, str) else pats
 
 
-@register
 class PiiStage(Stage):
     """Find Korean and universal personal identifiers; replace, mask, count or drop per type."""
 

@@ -1,0 +1,358 @@
+"""Executors: run a job's stages over input shards, locally (process pool) or on Ray.
+
+The unit of work is a *shard* (one input file). Inside a worker a shard streams through the fused map
+stages in Arrow batches of ``batch_rows`` documents, so memory is bounded by the batch, not the
+shard. Each shard's output is written atomically and its stats file is the completion marker: a
+rerun skips finished shards. Both executors call the same ``run_shard`` on the same stage objects,
+so their outputs are byte-identical.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from tqdm.auto import tqdm
+
+from core.io import AtomicParquetWriter, read_json, write_json_atomic
+from core.readers import RAW_COLUMNS, InputFile, read_batches
+from core.schema import BASE_FIELDS
+from core.stage import GlobalStage, RunContext, Stage, StageSpec, apply_stage, stage_ref
+from core.stats import StageStats
+
+log = logging.getLogger(__name__)
+
+StageSpecs = list[StageSpec]
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """Everything a worker needs to process one shard through one map segment."""
+
+    index: int
+    input_path: str
+    input_format: str
+    source: str
+    text_field: str
+    #: The file's name within its source in document ids (see ``InputFile.name``).
+    input_name: str
+    output_path: str
+    stats_path: str
+    rejects_path: str | None
+    batch_rows: int
+    #: True when the input is raw (the segment reports a ``read`` stage).
+    reads_raw_input: bool
+    #: Write kept rows to ``<dir>/<column>=<value>/<name>`` per value of this column instead.
+    partition_by: str | None = None
+
+    def done(self) -> bool:
+        return Path(self.stats_path).exists()
+
+
+def build_stages(specs: StageSpecs) -> list[Stage]:
+    """Instantiate map stages from (class, config) pairs; refuses a global stage by name."""
+    stages = []
+    for cls, cfg in specs:
+        stage = cls(cfg)
+        if not isinstance(stage, Stage):
+            raise TypeError(f"{stage_ref(cls)} is not a map stage")
+        stages.append(stage)
+    return stages
+
+
+def specs_key(specs: StageSpecs) -> str:
+    """A stable text key of a segment's stage specs (caches of built stages per worker)."""
+    return json.dumps([(stage_ref(cls), cfg) for cls, cfg in specs], sort_keys=True)
+
+
+def output_schema(stages: Sequence[Stage], input_schema: pa.Schema | None = None) -> pa.Schema:
+    """The schema a segment's output has even when no row survives: the input's columns (raw page
+    columns removed once ``extract`` ran) followed by every stage's declared columns."""
+    fields = list(input_schema) if input_schema is not None else list(BASE_FIELDS)
+    if any(st.name == "extract" for st in stages):
+        fields = [f for f in fields if f.name not in RAW_COLUMNS]
+    for st in stages:
+        fields.extend(f for f in st.output_fields if f.name not in {x.name for x in fields})
+    return pa.schema(fields)
+
+
+#: Hive's name for the partition of null values (readers turn it back into null).
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+
+
+class _PartitionedWriter:
+    """Kept rows to one file per value of ``column`` (hive layout), or to a single file."""
+
+    def __init__(self, output_path: Path, column: str | None) -> None:
+        self.path = output_path
+        self.column = column
+        self.writers: dict[str, AtomicParquetWriter] = {}
+
+    def _writer(self, value: str) -> AtomicParquetWriter:
+        if value not in self.writers:
+            path = self.path if self.column is None else (
+                self.path.parent / f"{self.column}={value}" / self.path.name)
+            self.writers[value] = AtomicParquetWriter(path)
+        return self.writers[value]
+
+    def write(self, table: pa.Table) -> None:
+        if self.column is None:
+            self._writer("").write(table)
+            return
+        if self.column not in table.column_names:
+            log.warning("partition column %r is missing; rows go to the default partition", self.column)
+            self._writer(NULL_PARTITION).write(table)
+            return
+        values = pc.fill_null(table.column(self.column).cast(pa.string()), NULL_PARTITION)
+        for value in pc.unique(values).to_pylist():
+            self._writer(_safe_value(value)).write(table.filter(pc.equal(values, value)))
+
+    def commit(self, fallback_schema: pa.Schema) -> None:
+        if self.column is None:
+            self._writer("").commit(fallback_schema=fallback_schema)
+            return
+        for w in self.writers.values():
+            w.commit(fallback_schema=fallback_schema)
+
+    def abort(self) -> None:
+        for w in self.writers.values():
+            w.abort()
+
+
+def _safe_value(value: str) -> str:
+    if value == NULL_PARTITION:
+        return value
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in value)[:64] or "_"
+
+
+class _RejectSinks:
+    """Rejected rows per stage, each with every column the stage saw plus the reason columns.
+
+    Files are ``<rejects>/<stage>/<shard>.parquet`` (``<stage>#k`` for the k-th repeat of a stage
+    name), created only for stages that rejected something in this shard. A stage's
+    ``reject_drop_columns`` are left out.
+    """
+
+    def __init__(self, shard_path: Path, stages: Sequence[Stage]) -> None:
+        seen: dict[str, int] = {}
+        self.dirs: list[str] = []
+        for st in stages:
+            seen[st.name] = seen.get(st.name, 0) + 1
+            self.dirs.append(st.name if seen[st.name] == 1 else f"{st.name}#{seen[st.name]}")
+        self.drop = [list(st.reject_drop_columns) for st in stages]
+        self.shard_path = shard_path
+        self.writers: dict[int, AtomicParquetWriter] = {}
+
+    def write(self, stage_index: int, table: pa.Table) -> None:
+        drop = [c for c in self.drop[stage_index] if c in table.column_names]
+        if drop:
+            table = table.drop_columns(drop)
+        if stage_index not in self.writers:
+            path = self.shard_path.parent / self.dirs[stage_index] / self.shard_path.name
+            self.writers[stage_index] = AtomicParquetWriter(path)
+        self.writers[stage_index].write(table)
+
+    def commit(self) -> None:
+        for w in self.writers.values():
+            w.commit()
+
+    def abort(self) -> None:
+        for w in self.writers.values():
+            w.abort()
+
+
+def run_shard(task: ShardTask, stages: Sequence[Stage]) -> list[dict[str, Any]]:
+    """Stream one shard through ``stages``; write kept rows, rejects and stats; return the stats."""
+    read_stats = StageStats("read")
+    stats = [StageStats(st.name) for st in stages]
+    rejects = _RejectSinks(Path(task.rejects_path), stages) if task.rejects_path else None
+    out = _PartitionedWriter(Path(task.output_path), task.partition_by)
+    input_schema: pa.Schema | None = None
+    try:
+        for batch in read_batches(Path(task.input_path), task.input_format, task.source,  # type: ignore[arg-type]
+                                  task.batch_rows, read_stats, task.text_field, task.input_name):
+            input_schema = input_schema or batch.schema
+            for k, (st, st_stats) in enumerate(zip(stages, stats)):
+                if batch.num_rows == 0:
+                    break
+                result = apply_stage(st, batch, st_stats)
+                if result.rejected is not None and rejects is not None:
+                    rejects.write(k, result.rejected)
+                batch = result.kept
+            if batch.num_rows:
+                out.write(batch)
+        out.commit(fallback_schema=output_schema(stages, input_schema))
+        if rejects is not None:
+            rejects.commit()
+    except BaseException:
+        out.abort()
+        if rejects is not None:
+            rejects.abort()
+        raise
+    all_stats = ([read_stats] if task.reads_raw_input else []) + stats
+    payload = {"shard": task.index, "input": task.input_path,
+               "stages": [s.to_dict() for s in all_stats]}
+    write_json_atomic(payload, Path(task.stats_path))
+    return payload["stages"]
+
+
+# ------------------------------------------------------------------ local backend
+
+_WORKER_STAGES: dict[str, list[Stage]] = {}
+
+
+def _local_run(args: tuple[str, StageSpecs, ShardTask]) -> list[dict[str, Any]]:
+    key, specs, task = args
+    if key not in _WORKER_STAGES:  # build (and set up) stages once per worker process
+        _WORKER_STAGES[key] = build_stages(specs)
+    return run_shard(task, _WORKER_STAGES[key])
+
+
+class LocalContext(RunContext):
+    """Process-pool execution on this machine (``workers == 1`` runs in-process)."""
+
+    def __init__(self, workers: int, seed: int, scratch_dir: Path) -> None:
+        self.workers = workers if workers > 0 else (os.cpu_count() or 1)
+        self.seed = seed
+        self.scratch_dir = scratch_dir
+
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any], desc: str = "") -> list[Any]:
+        items = list(items)
+        if self.workers == 1 or len(items) <= 1:
+            return [fn(it) for it in tqdm(items, desc=desc or None, disable=not desc, leave=False)]
+        ctx = mp.get_context("fork")
+        with ProcessPoolExecutor(max_workers=min(self.workers, len(items)), mp_context=ctx) as pool:
+            return list(tqdm(pool.map(fn, items), total=len(items), desc=desc or None,
+                             disable=not desc, leave=False))
+
+    def run_map(self, specs: StageSpecs, tasks: list[ShardTask], desc: str) -> None:
+        key = specs_key(specs)
+        self.map(_local_run, [(key, specs, t) for t in tasks], desc=desc)
+
+
+# ------------------------------------------------------------------ Ray backend
+
+class _RayShardRunner:
+    """Ray Data actor: builds the stages once, then processes one shard per call."""
+
+    def __init__(self, specs: StageSpecs) -> None:
+        self.stages = build_stages(specs)
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        import numpy as np
+
+        out = []
+        for raw in batch["task"]:
+            task = ShardTask(**json.loads(raw))
+            out.append(json.dumps(run_shard(task, self.stages)))
+        return {"stats": np.array(out, dtype=object)}
+
+
+def _ray_call(fn: Callable[[Any], Any], item: Any) -> Any:
+    return fn(item)
+
+
+class RayContext(RunContext):
+    """Ray execution: map segments stream shards through Ray Data actors; ``map`` uses Ray tasks."""
+
+    def __init__(self, workers: int, seed: int, scratch_dir: Path, address: str | None = None,
+                 num_cpus: int | None = None) -> None:
+        import ray
+
+        if not ray.is_initialized():
+            address = address or os.environ.get("RAY_ADDRESS")
+            if address:
+                ray.init(address=address, log_to_driver=False)
+            else:
+                ray.init(num_cpus=num_cpus or max(workers, 1), include_dashboard=False,
+                         log_to_driver=False)
+        cluster_cpus = int(ray.cluster_resources().get("CPU", 1))
+        self.workers = workers if workers > 0 else cluster_cpus
+        self.seed = seed
+        self.scratch_dir = scratch_dir
+
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any], desc: str = "") -> list[Any]:
+        import ray
+
+        remote = ray.remote(num_cpus=1)(_ray_call)
+        refs = [remote.remote(fn, it) for it in items]
+        results: list[Any] = []
+        for ref in tqdm(refs, desc=desc or None, disable=not desc, leave=False):
+            results.append(ray.get(ref))
+        return results
+
+    def run_map(self, specs: StageSpecs, tasks: list[ShardTask], desc: str) -> None:
+        import ray.data
+
+        rows = [{"task": json.dumps(asdict(t))} for t in tasks]
+        ds = ray.data.from_items(rows, override_num_blocks=max(1, len(rows)))
+        ds = ds.map_batches(_RayShardRunner, fn_constructor_kwargs={"specs": specs}, batch_size=1,
+                            concurrency=max(1, min(self.workers, len(rows))), num_cpus=1)
+        for _ in tqdm(ds.iter_rows(), total=len(rows), desc=desc or None, disable=not desc, leave=False):
+            pass
+
+
+def make_context(kind: str, workers: int, seed: int, scratch_dir: Path,
+                 ray_address: str | None = None, ray_cpus: int | None = None) -> LocalContext | RayContext:
+    if kind == "ray":
+        return RayContext(workers, seed, scratch_dir, ray_address, ray_cpus)
+    if kind == "local":
+        return LocalContext(workers, seed, scratch_dir)
+    raise ValueError(f"unknown executor {kind!r} (use 'local' or 'ray')")
+
+
+# ------------------------------------------------------------------ segments
+
+def load_shard_stats(stats_dir: Path) -> list[list[StageStats]]:
+    out = []
+    for p in sorted(stats_dir.glob("part-*.json")):
+        out.append([StageStats.from_dict(d) for d in read_json(p)["stages"]])
+    return out
+
+
+def run_map_segment(ctx: LocalContext | RayContext, specs: StageSpecs,
+                    inputs: list[InputFile], seg_dir: Path,
+                    rejects_dir: Path | None, batch_rows: int, reads_raw_input: bool,
+                    desc: str, partition_by: str | None = None) -> list[list[StageStats]]:
+    """Run fused map stages over every input shard (skipping finished ones); return per-shard stats."""
+    stats_dir = seg_dir / "_stats"
+    tasks = []
+    for i, (path, fmt, source, text_field, input_name) in enumerate(inputs):
+        name = f"part-{i:05d}"
+        tasks.append(ShardTask(
+            index=i, input_path=str(path), input_format=fmt, source=source, text_field=text_field,
+            input_name=input_name,
+            output_path=str(seg_dir / f"{name}.parquet"), stats_path=str(stats_dir / f"{name}.json"),
+            rejects_path=str(rejects_dir / f"{name}.parquet") if rejects_dir else None,
+            batch_rows=batch_rows, reads_raw_input=reads_raw_input, partition_by=partition_by))
+    for d in (seg_dir, rejects_dir, stats_dir):  # leftovers of a killed run
+        if d is not None and d.exists():
+            for stale in d.rglob(".*.tmp"):
+                stale.unlink()
+    todo = [t for t in tasks if not t.done()]
+    if len(todo) < len(tasks):
+        log.info("%s: %d of %d shards already done, resuming", seg_dir.name, len(tasks) - len(todo), len(tasks))
+    if todo:
+        ctx.run_map(specs, todo, desc)
+    return load_shard_stats(stats_dir)
+
+
+def run_global_segment(ctx: RunContext, stage: GlobalStage, inputs: list[Path], seg_dir: Path,
+                       rejects_dir: Path | None) -> list[list[StageStats]]:
+    """Run a global stage once; its success file (with stats) marks it complete."""
+    marker = seg_dir / "_stats" / "global.json"
+    if marker.exists():
+        log.info("%s: already done", seg_dir.name)
+    else:
+        stats = stage.run(inputs, seg_dir, rejects_dir, ctx)
+        write_json_atomic({"stages_per_shard": [s.to_dict() for s in stats]}, marker)
+    return [[StageStats.from_dict(d)] for d in read_json(marker)["stages_per_shard"]]

@@ -1,5 +1,0 @@
-"""Text resources for the demo sample: vocabularies, sentence templates and page skeletons.
-
-Everything here is written for the project. Documents are assembled from these templates with a
-seeded RNG (see ``pipeline.demo_sample``), so the same seed always yields the same pages.
-"""
