@@ -32,6 +32,11 @@ class StageConfig(StrictConfig):
     """Base for stage configs: unknown keys are errors, not silently ignored."""
 
 
+def validate_config(model: type[StageConfig], config: StageConfig | dict[str, Any] | None) -> StageConfig:
+    """A stage's config from a mapping (validated by the stage's model) or an already built model."""
+    return model(**(config or {})) if config is None or isinstance(config, dict) else config
+
+
 class Stage(ABC):
     """A per-batch map stage. Subclasses set ``name``, ``Config`` and ``output_fields``.
 
@@ -47,11 +52,7 @@ class Stage(ABC):
     reject_drop_columns: ClassVar[list[str]] = []
 
     def __init__(self, config: StageConfig | dict[str, Any] | None = None) -> None:
-        if config is None:
-            config = {}
-        if isinstance(config, dict):
-            config = self.Config(**config)
-        self.config = config
+        self.config = validate_config(self.Config, config)
         self._ready = False
 
     def __getstate__(self) -> dict[str, Any]:
@@ -194,11 +195,7 @@ class GlobalStage(ABC):
     output_fields: ClassVar[list[pa.Field]] = []
 
     def __init__(self, config: StageConfig | dict[str, Any] | None = None) -> None:
-        if config is None:
-            config = {}
-        if isinstance(config, dict):
-            config = self.Config(**config)
-        self.config = config
+        self.config = validate_config(self.Config, config)
 
     @abstractmethod
     def run(self, inputs: list[Path], output_dir: Path, rejects_dir: Path | None,
