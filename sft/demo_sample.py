@@ -160,6 +160,8 @@ def generate(out_dir: str | Path, n: int = 400, seed: int = 0) -> list[Path]:
     bad = _malformed()
     openai_lines += bad[:8] + bad[8:]
     paths = [out / "openai.jsonl", out / "sharegpt.jsonl"]
-    paths[0].write_text("\n".join(openai_lines) + "\n", encoding="utf-8")
-    paths[1].write_text("\n".join(share_lines) + "\n", encoding="utf-8")
+    for path, lines in zip(paths, (openai_lines, share_lines)):
+        data = ("\n".join(lines) + "\n").encode("utf-8")
+        if not path.is_file() or path.read_bytes() != data:  # unchanged files keep their stamp
+            path.write_bytes(data)
     return paths

@@ -133,7 +133,7 @@ def pack_examples(examples: list[dict[str, Any]], encoder: ConversationEncoder, 
     manifest = {
         "format": FORMAT, "version": 1, "seq_len": cfg.seq_len, "row_tokens": packer.capacity,
         "pad_id": encoder.pad_id, "dtype": str(token_dtype(encoder.vocab_size)),
-        "tokenizer": {"dir": str(encoder.dir), "vocab_size": encoder.vocab_size,
+        "tokenizer": {"vocab_size": encoder.vocab_size,
                       "fingerprint": encoder.fingerprint},
         "rows": rows, "conversations": st.kept, "tokens": int(st.extra["tokens"]),
         "loss_tokens": int(st.extra["loss_tokens"]),
