@@ -214,3 +214,40 @@ def test_real_korean_chatbot_pairs(tmp_path):
     assert summary["mix"]["think"] == 0  # no reasoning in this data: every example is non-think
     assert summary["mix"]["think_shortfall"] > 0
     assert summary["manifest"]["rows"] > 0
+
+
+def test_cli_and_report(demo, capsys):
+    from pipeline.cli import main
+
+    out, summary = demo
+    assert main(["sft", "build", str(DEMO_JOB), "--output-dir", str(out)]) == 0  # finished steps are reused
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert printed["examples"] == summary["mix"]["examples"] and printed["rows"] == summary["manifest"]["rows"]
+    report = json.loads((out / "report" / "report.json").read_text())
+    assert report["mix"]["think"] + report["mix"]["non_think"] == report["mix"]["examples"]
+    hist = report["length_histograms"]
+    assert sum(hist["think"]["counts"]) + sum(hist["non_think"]["counts"]) == summary["manifest"]["conversations"]
+    page = (out / "report" / "index.html").read_text(encoding="utf-8")
+    assert "Think-Fusion mix" in page and "<svg" in page and "too_long" in page
+    assert main(["sft", "build", str(out / "missing.yaml")]) == 2
+
+
+def test_trainer_and_shard_format_do_not_import_tokenizer_or_sft():
+    import ast
+
+    for rel in ("trainer/sft_data.py", "pipeline/sft_shards.py"):
+        tree = ast.parse((REPO / rel).read_text())
+        names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        names += [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
+        assert not [m for m in names if m.split(".")[0] in ("tokenizer", "sft")], rel
+
+
+def test_megatron_core_reads_the_token_shards(demo):
+    indexed = pytest.importorskip("megatron.core.datasets.indexed_dataset")
+    out, _ = demo
+    ours = read_sft_shard(out / "shards" / "part-00000")
+    theirs = indexed.IndexedDataset(str(out / "shards" / "part-00000"), mmap=True)
+    assert len(theirs) == ours.offsets.size - 1
+    assert np.array_equal(theirs.document_indices, ours.row_starts)  # documents are packed rows
+    for c in (0, len(theirs) // 2, len(theirs) - 1):
+        assert np.array_equal(theirs[c], ours.conversation(c)[0])
