@@ -9,3 +9,7 @@ class StrictConfig(BaseModel):
     """Base for job, stage, tokenizer and trainer configs: an unknown key is an error that names it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class JobError(ValueError):
+    """A job file that cannot run, with a message that says why and where."""

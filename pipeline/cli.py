@@ -29,6 +29,7 @@ DELEGATED: dict[str, tuple[str, str, str]] = {
     "pretrain": ("trainer.train", "main", "pretrain the MoE model on packed shards"),
     "model-info": ("trainer.params", "main", "parameter counts of the model presets (meta device)"),
     "report": ("pipeline.report", "main", "write the corpus statistics report for a run"),
+    "sft": ("sft.build", "main", "SFT data: 'axk1 sft build JOB.yaml' curates, mixes and packs chat data"),
 }
 #: Two-word spellings accepted for delegated commands (``axk1 tokenizer train``).
 ALIASES = {("quality", "train"): "quality-train", ("tokenizer", "train"): "tokenizer-train",

@@ -10,13 +10,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from core.config import JobError
 from core.readers import InputFile, InputFormat
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
-
-
-class JobError(ValueError):
-    """A job file that cannot run, with a message that says why and where."""
 
 
 class _Strict(BaseModel):

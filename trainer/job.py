@@ -26,6 +26,9 @@ class ModelSection(StrictConfig):
 
 
 class DataSection(StrictConfig):
+    #: ``pretrain``: packed token shards, loss on every token; ``sft``: SFT shard directories
+    #: (``core.sft_shards``), loss on assistant tokens only.
+    kind: Literal["pretrain", "sft"] = "pretrain"
     #: Megatron ``.bin/.idx`` path prefixes (relative paths resolve against the job file's folder).
     prefixes: list[str] = Field(default_factory=list)
     weights: list[float] = Field(default_factory=list)

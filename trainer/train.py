@@ -39,6 +39,11 @@ def make_loader(job: PretrainJob, cfg: ModelConfig, dist_info: DistInfo) -> Any:
         return SyntheticLoader(
             cfg.vocab_size, job.seq_len, job.micro_batch, dist_info.rank, dist_info.world, job.seed
         )
+    if job.data.kind == "sft":
+        from trainer.sft_data import SFTLoader
+
+        return SFTLoader(list(job.data.prefixes), job.seq_len, job.micro_batch, dist_info.rank,
+                         dist_info.world, job.seed, vocab_size=cfg.vocab_size)
     from trainer.data import PackedLoader
 
     weights = job.data.weights or [1.0] * len(job.data.prefixes)
@@ -149,8 +154,10 @@ def run_pretrain(
             window["tokens"] += seg.numel()
             tokens = batch["tokens"].to(info.device, non_blocking=True)
             seg = seg.to(info.device, non_blocking=True)
+            # SFT batches carry labels with -100 on tokens that get no loss; pretraining trains on all
+            labels = batch["labels"].to(info.device, non_blocking=True) if "labels" in batch else tokens[:, 1:]
             with _autocast(job, info):
-                out = model(tokens[:, :-1], seg, labels=tokens[:, 1:])
+                out = model(tokens[:, :-1], seg, labels=labels)
             ((out.loss + out.aux_loss) / job.grad_accum).backward()
             lm_sum += out.loss.detach()
             aux_sum += out.aux_loss.detach()
