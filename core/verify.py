@@ -148,7 +148,7 @@ def verify_run(run_dir: Path) -> list[Damage]:
     if manifest is not None:
         problems.extend(_check_manifest(run_dir, manifest))
         problems.extend(_check_funnel(run_dir, merged))
-    return problems
+    return list(dict.fromkeys(problems))  # a file both a marker and the manifest list, once
 
 
 def _check_manifest(run_dir: Path, manifest: dict[str, Any]) -> list[Damage]:
