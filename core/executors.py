@@ -9,10 +9,12 @@ so their outputs are byte-identical.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import multiprocessing as mp
 import os
+import shutil
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -24,6 +26,7 @@ import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
 from core.io import AtomicParquetWriter, read_json, write_json_atomic
+from core.markers import Damage, discard, file_record, marker_damage
 from core.readers import RAW_COLUMNS, InputFile, read_batches
 from core.schema import BASE_FIELDS
 from core.stage import GlobalStage, RunContext, Stage, StageSpec, apply_stage, stage_ref
@@ -53,6 +56,8 @@ class ShardTask:
     reads_raw_input: bool
     #: Write kept rows to ``<dir>/<column>=<value>/<name>`` per value of this column instead.
     partition_by: str | None = None
+    #: Folder the marker's file records are relative to (the run directory).
+    root: str = "."
 
     def done(self) -> bool:
         return Path(self.stats_path).exists()
@@ -116,12 +121,14 @@ class _PartitionedWriter:
         for value in pc.unique(values).to_pylist():
             self._writer(_safe_value(value)).write(table.filter(pc.equal(values, value)))
 
-    def commit(self, fallback_schema: pa.Schema) -> None:
+    def commit(self, fallback_schema: pa.Schema) -> list[Path]:
+        """Move every file into place; return their paths."""
         if self.column is None:
             self._writer("").commit(fallback_schema=fallback_schema)
-            return
-        for w in self.writers.values():
-            w.commit(fallback_schema=fallback_schema)
+        else:
+            for w in self.writers.values():
+                w.commit(fallback_schema=fallback_schema)
+        return [w.path for w in self.writers.values()]
 
     def abort(self) -> None:
         for w in self.writers.values():
@@ -161,9 +168,10 @@ class _RejectSinks:
             self.writers[stage_index] = AtomicParquetWriter(path)
         self.writers[stage_index].write(table)
 
-    def commit(self) -> None:
+    def commit(self) -> list[Path]:
         for w in self.writers.values():
             w.commit()
+        return [w.path for w in self.writers.values()]
 
     def abort(self) -> None:
         for w in self.writers.values():
@@ -177,6 +185,7 @@ def run_shard(task: ShardTask, stages: Sequence[Stage]) -> list[dict[str, Any]]:
     rejects = _RejectSinks(Path(task.rejects_path), stages) if task.rejects_path else None
     out = _PartitionedWriter(Path(task.output_path), task.partition_by)
     input_schema: pa.Schema | None = None
+    rejected_files: list[Path] = []
     try:
         for batch in read_batches(Path(task.input_path), task.input_format, task.source,  # type: ignore[arg-type]
                                   task.batch_rows, read_stats, task.text_field, task.input_name):
@@ -190,17 +199,20 @@ def run_shard(task: ShardTask, stages: Sequence[Stage]) -> list[dict[str, Any]]:
                 batch = result.kept
             if batch.num_rows:
                 out.write(batch)
-        out.commit(fallback_schema=output_schema(stages, input_schema))
+        output_files = out.commit(fallback_schema=output_schema(stages, input_schema))
         if rejects is not None:
-            rejects.commit()
+            rejected_files = rejects.commit()
     except BaseException:
         out.abort()
         if rejects is not None:
             rejects.abort()
         raise
     all_stats = ([read_stats] if task.reads_raw_input else []) + stats
+    root = Path(task.root)
     payload = {"shard": task.index, "input": task.input_path,
-               "stages": [s.to_dict() for s in all_stats]}
+               "stages": [s.to_dict() for s in all_stats],
+               "outputs": [file_record(p, root) for p in output_files],
+               "rejects": [file_record(p, root) for p in sorted(rejected_files)]}
     write_json_atomic(payload, Path(task.stats_path))
     return payload["stages"]
 
@@ -275,6 +287,9 @@ class RayContext(RunContext):
             else:
                 ray.init(num_cpus=num_cpus or max(workers, 1), include_dashboard=False,
                          log_to_driver=False)
+            # A Ray this process started goes down with it on a normal exit or SIGTERM (the CLI turns
+            # SIGTERM into an exit); after SIGKILL its workers notice the lost driver on their own.
+            atexit.register(ray.shutdown)
         cluster_cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = workers if workers > 0 else cluster_cpus
         self.seed = seed
@@ -322,8 +337,16 @@ def load_shard_stats(stats_dir: Path) -> list[list[StageStats]]:
 def run_map_segment(ctx: LocalContext | RayContext, specs: StageSpecs,
                     inputs: list[InputFile], seg_dir: Path,
                     rejects_dir: Path | None, batch_rows: int, reads_raw_input: bool,
-                    desc: str, partition_by: str | None = None) -> list[list[StageStats]]:
-    """Run fused map stages over every input shard (skipping finished ones); return per-shard stats."""
+                    desc: str, partition_by: str | None = None,
+                    root: Path | None = None) -> list[list[StageStats]]:
+    """Run fused map stages over every input shard, skipping finished ones whose recorded files
+    verify and recomputing damaged ones; return per-shard stats.
+
+    ``root`` (default: the run directory, two levels above ``seg_dir``) is the folder markers
+    record file paths against. Temp files of a killed run are removed by the caller, which holds
+    the run directory's lock.
+    """
+    root = Path(root) if root is not None else seg_dir.parent.parent
     stats_dir = seg_dir / "_stats"
     tasks = []
     for i, (path, fmt, source, text_field, input_name) in enumerate(inputs):
@@ -333,12 +356,13 @@ def run_map_segment(ctx: LocalContext | RayContext, specs: StageSpecs,
             input_name=input_name,
             output_path=str(seg_dir / f"{name}.parquet"), stats_path=str(stats_dir / f"{name}.json"),
             rejects_path=str(rejects_dir / f"{name}.parquet") if rejects_dir else None,
-            batch_rows=batch_rows, reads_raw_input=reads_raw_input, partition_by=partition_by))
-    for d in (seg_dir, rejects_dir, stats_dir):  # leftovers of a killed run
-        if d is not None and d.exists():
-            for stale in d.rglob(".*.tmp"):
-                stale.unlink()
-    todo = [t for t in tasks if not t.done()]
+            batch_rows=batch_rows, reads_raw_input=reads_raw_input, partition_by=partition_by,
+            root=str(root)))
+    todo = []
+    for t in tasks:
+        if t.done() and not _damaged(Path(t.stats_path), root, f"{seg_dir.name} shard {t.index}"):
+            continue
+        todo.append(t)
     if len(todo) < len(tasks):
         log.info("%s: %d of %d shards already done, resuming", seg_dir.name, len(tasks) - len(todo), len(tasks))
     if todo:
@@ -346,13 +370,48 @@ def run_map_segment(ctx: LocalContext | RayContext, specs: StageSpecs,
     return load_shard_stats(stats_dir)
 
 
+def _damaged(marker: Path, root: Path, what: str) -> bool:
+    """Verify a marker's files; when any is damaged, log it and discard the marker and its files."""
+    damage: list[Damage] = marker_damage(marker, root)
+    for d in damage:
+        log.warning("%s: %s; recomputing", what, d)
+    if damage:
+        discard(marker, root)
+    return bool(damage)
+
+
+def _written_files(directory: Path | None) -> list[Path]:
+    """Finished files under ``directory`` (temp files and the ``_stats`` folder excluded)."""
+    if directory is None or not directory.exists():
+        return []
+    return sorted(p for p in directory.rglob("*") if p.is_file() and not p.name.startswith(".")
+                  and "_stats" not in p.relative_to(directory).parts)
+
+
 def run_global_segment(ctx: RunContext, stage: GlobalStage, inputs: list[Path], seg_dir: Path,
-                       rejects_dir: Path | None) -> list[list[StageStats]]:
-    """Run a global stage once; its success file (with stats) marks it complete."""
+                       rejects_dir: Path | None, root: Path | None = None) -> list[list[StageStats]]:
+    """Run a global stage once; its marker (stats plus a record of every file it wrote) marks it
+    complete. A marker whose files do not verify is discarded and the stage runs again."""
+    root = Path(root) if root is not None else seg_dir.parent.parent
     marker = seg_dir / "_stats" / "global.json"
-    if marker.exists():
+    if marker.exists() and not _damaged(marker, root, seg_dir.name):
         log.info("%s: already done", seg_dir.name)
     else:
+        for d in (seg_dir, rejects_dir):  # partial outputs of an interrupted or damaged run
+            if d is not None and d.exists():
+                shutil.rmtree(d)
         stats = stage.run(inputs, seg_dir, rejects_dir, ctx)
-        write_json_atomic({"stages_per_shard": [s.to_dict() for s in stats]}, marker)
+        write_json_atomic({"stages_per_shard": [s.to_dict() for s in stats],
+                           "outputs": [file_record(p, root) for p in _written_files(seg_dir)],
+                           "rejects": [file_record(p, root) for p in _written_files(rejects_dir)]}, marker)
     return [[StageStats.from_dict(d)] for d in read_json(marker)["stages_per_shard"]]
+
+
+def segment_files(seg_dir: Path, root: Path) -> list[dict[str, Any]]:
+    """The output file records of a finished segment (rejects excluded), in path order."""
+    stats_dir = seg_dir / "_stats"
+    markers = [stats_dir / "global.json"] if (stats_dir / "global.json").exists() else sorted(
+        stats_dir.glob("part-*.json"))
+    recs = [r for m in markers for r in read_json(m).get("outputs", [])]
+    return sorted(recs, key=lambda r: r["path"])
+

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,44 @@ PARQUET_OPTIONS: dict[str, Any] = {
 }
 
 
+#: errno values meaning the device or the quota is full.
+NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+class NoSpaceError(OSError):
+    """A write failed because the device (or the quota) is full; ``filename`` names the file."""
+
+
+def is_no_space(exc: BaseException) -> bool:
+    """True for a full device or quota, including writers that report only a short write."""
+    if isinstance(exc, OSError) and exc.errno in NO_SPACE_ERRNOS:
+        return True
+    msg = str(exc)
+    # Arrow puts the errno in its message only; numpy's tofile reports "N requested and M written".
+    return ("No space left on device" in msg or "Disk quota exceeded" in msg
+            or (" requested and " in msg and msg.rstrip().endswith(" written")))
+
+
+@contextmanager
+def writing(path: Path | str) -> Iterator[None]:
+    """Turn a full-disk failure while writing ``path`` into a ``NoSpaceError`` that names it."""
+    try:
+        yield
+    except NoSpaceError:
+        raise
+    except OSError as exc:
+        if is_no_space(exc):
+            raise NoSpaceError(errno.ENOSPC, f"no space left on device writing {path}", str(path)) from exc
+        raise
+
+
+def temp_path(path: Path) -> Path:
+    """A fresh temp file next to ``path``: ``.<name>.<pid>.<random>.tmp`` (the pid says who wrote it)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    return Path(tmp)
+
+
 class AtomicParquetWriter:
     """Stream tables into one Parquet file that appears (renamed from a temp file) only on commit.
 
@@ -35,8 +75,7 @@ class AtomicParquetWriter:
     def __init__(self, path: Path, schema: pa.Schema | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        os.close(fd)
+        self._tmp = str(temp_path(self.path))
         self.schema = schema
         self.rows = 0
         self._writer: pq.ParquetWriter | None = None
@@ -44,6 +83,10 @@ class AtomicParquetWriter:
         self._pending_rows = 0
 
     def write(self, table: pa.Table) -> None:
+        with writing(self.path):
+            self._write(table)
+
+    def _write(self, table: pa.Table) -> None:
         if self.schema is None:
             self.schema = table.schema
         if self._writer is None:
@@ -63,6 +106,10 @@ class AtomicParquetWriter:
 
     def commit(self, fallback_schema: pa.Schema | None = None) -> int:
         """Close and move into place; an empty output is written with ``fallback_schema``."""
+        with writing(self.path):
+            return self._commit(fallback_schema)
+
+    def _commit(self, fallback_schema: pa.Schema | None) -> int:
         if self._writer is None:
             schema = self.schema or fallback_schema
             if schema is None:
@@ -120,10 +167,14 @@ def write_json_atomic(obj: Any, path: Path) -> None:
     """Write JSON (sorted keys, UTF-8) via temp file + rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, ensure_ascii=False, indent=2, sort_keys=True, default=str)
-        fh.write("\n")
+    tmp = temp_path(path)
+    try:
+        with writing(path), open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(obj, fh, ensure_ascii=False, indent=2, sort_keys=True, default=str)
+            fh.write("\n")
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 

@@ -7,13 +7,17 @@ import importlib
 import json
 import logging
 import shutil
+import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from core.io import is_no_space
 from core.readers import InputFile
+from core.runlock import RunDirBusy
 from pipeline.job import JobError
 
 log = logging.getLogger("axk1")
@@ -58,9 +62,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     overrides = _parse_sets(args.set or [])
     if args.output_dir:
         overrides["output_dir"] = args.output_dir
-    job = load_job(args.job, overrides)
     if args.workers is not None:
-        job = job.model_copy(update={"workers": args.workers})
+        overrides["workers"] = args.workers  # validated with the job, like every other key
+    job = load_job(args.job, overrides)
     if job.is_kickoff:
         from pipeline.kickoff import run_kickoff
 
@@ -81,15 +85,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_stage(args: argparse.Namespace) -> int:
     """Run one stage over one input file and write the kept documents to OUTPUT."""
     import pyarrow as pa
+    from pydantic import ValidationError
 
     from core.executors import LocalContext, run_map_segment
     from core.io import write_parquet_atomic
     from core.stage import GlobalStage
     from core.stats import funnel, merge_stage_lists
+    from pipeline.job import _short
     from pipeline.registry import build_stage, resolve_specs
 
     options = _parse_sets(args.set or [])
-    stage = build_stage(args.name, options)
+    try:
+        stage = build_stage(args.name, options)
+    except KeyError as exc:
+        raise JobError(str(exc.args[0])) from None
+    except ValidationError as exc:
+        raise JobError(f"stage {args.name}: {_short(exc)}") from None
+    if not Path(args.input).is_file():
+        raise JobError(f"--input {args.input}: no such file")
     if isinstance(stage, GlobalStage):
         raise JobError(f"stage {args.name!r} needs the whole corpus; run it inside a job with 'axk1 run'")
     out = Path(args.output)
@@ -111,6 +124,23 @@ def cmd_stage(args: argparse.Namespace) -> int:
                                            "reject_reason": pa.array([], pa.string())}), Path(args.rejects))
     shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(funnel(merge_stage_lists(stats)), ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Check every output of a run against its markers and the funnel; one line per problem."""
+    from core.verify import verify_run
+
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        raise JobError(f"run dir {run_dir} is not a directory")
+    problems = verify_run(run_dir)
+    for p in problems:
+        print(f"DAMAGED {p}")
+    if problems:
+        log.error("%s: %d problems", run_dir, len(problems))
+        return 1
+    print(f"OK {run_dir}: every output matches its marker and the funnel balances")
     return 0
 
 
@@ -154,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="stage config key")
     s.set_defaults(fn=cmd_stage)
 
+    v = sub.add_parser("verify", help="check a run's outputs against its markers and funnel (exit 1 if damaged)")
+    v.add_argument("run_dir")
+    v.set_defaults(fn=cmd_verify)
+
     ls = sub.add_parser("stages", help="list the registered stages")
     ls.set_defaults(fn=cmd_stages)
 
@@ -173,11 +207,55 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # run finally blocks (Ray shutdown) on kill
     try:
         return int(args.fn(args) or 0)
-    except JobError as exc:
+    except (JobError, RunDirBusy) as exc:
         log.error("%s", exc)
         return 2
+    except Exception as exc:
+        message = _one_line(exc)
+        if message is None:
+            raise
+        log.debug("details", exc_info=exc)
+        log.error("%s", message)
+        return 2
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it wraps (chained causes, a Ray task error's ``cause``)."""
+    out: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or any(e is seen for seen in out):
+            continue
+        out.append(e)
+        todo.extend([e.__cause__, e.__context__, getattr(e, "cause", None)])
+    return out
+
+
+#: Environment problems reported as one line: (test, message).
+_ONE_LINE: list[tuple[Callable[[BaseException], bool], Callable[[BaseException], str]]] = [
+    (is_no_space, lambda e: f"no space left on device writing {getattr(e, 'filename', None) or 'the output'}; "
+                            "free space or point output_dir at a larger disk"),
+    (lambda e: isinstance(e, (FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError,
+                              FileExistsError)),
+     lambda e: f"{getattr(e, 'strerror', None) or e}: {getattr(e, 'filename', None) or ''}".rstrip(": ")),
+]
+
+
+def _one_line(exc: BaseException) -> str | None:
+    """A one-line message for an environment problem anywhere in ``exc``'s chain, else ``None``."""
+    for test, message in _ONE_LINE:
+        for e in _causes(exc):
+            if isinstance(e, OSError) and test(e):
+                return message(e)
+    return None
 
 
 if __name__ == "__main__":

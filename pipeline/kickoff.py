@@ -23,8 +23,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.io import read_json, stamp, write_json_atomic
+from core.runlock import run_lock
 from pipeline.job import JobConfig
-from pipeline.runner import RunResult, run_job
+from pipeline.runner import RunResult, check_run_dir, run_job
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,14 @@ def pretrain_job(job: JobConfig, shards: Path, vocab_size: int) -> Any:
 
 
 def run_kickoff(job: JobConfig, executor: str | None = None) -> dict[str, Any]:
-    """Run curation and every downstream step the job declares; return where each output is."""
+    """Run curation and every downstream step the job declares; return where each output is.
+    Holds the run directory's lock throughout (the curation run inside shares it)."""
+    check_run_dir(job.run_dir)
+    with run_lock(job.run_dir):
+        return _run_kickoff(job, executor)
+
+
+def _run_kickoff(job: JobConfig, executor: str | None) -> dict[str, Any]:
     result = run_job(job.model_copy(update={"report": False}), executor=executor)
     corpus = result.output_dir
     outputs: dict[str, Any] = {"run_dir": str(result.run_dir), "corpus": str(corpus)}

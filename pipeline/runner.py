@@ -10,15 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import yaml
 
-from core.executors import make_context, run_global_segment, run_map_segment
+from core.executors import make_context, run_global_segment, run_map_segment, segment_files
 from core.io import parquet_shards, read_json, stamp, write_json_atomic
 from core.readers import InputFile
+from core.runlock import remove_stale_temp_files, run_lock
 from core.stage import GlobalStage
 from core.stats import StageStats, funnel, merge_stage_lists
-from pipeline.job import JobConfig
+from core.verify import segment_damage
+from pipeline.job import JobConfig, JobError
 from pipeline.registry import build_stage, resolve_specs
 
 log = logging.getLogger(__name__)
@@ -75,15 +76,34 @@ def code_version() -> str:
 
 
 def run_job(job: JobConfig, executor: str | None = None) -> RunResult:
-    """Execute every segment of ``job`` (resuming finished shards) and write funnel + manifest."""
+    """Execute every segment of ``job`` (resuming finished shards whose outputs verify) and write
+    funnel + manifest, holding the run directory's lock throughout."""
+    run_dir = job.run_dir
+    check_run_dir(run_dir)
+    with run_lock(run_dir):
+        remove_stale_temp_files(run_dir)
+        return _run_locked(job, executor)
+
+
+def check_run_dir(run_dir: Path) -> None:
+    """Refuse an output directory that is, or lies below, something other than a folder."""
+    for p in (run_dir, *run_dir.parents):
+        if p.exists() and not p.is_dir():
+            what = "output_dir" if p == run_dir else f"output_dir {run_dir}: its parent"
+            raise JobError(f"{what} {p} is a file, not a directory")
+        if p.exists():
+            break
+
+
+def _run_locked(job: JobConfig, executor: str | None) -> RunResult:
     t0 = time.perf_counter()
     run_dir = job.run_dir
-    run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "job.yaml").write_text(
         yaml.safe_dump(job.model_dump(mode="json"), sort_keys=False, allow_unicode=True), encoding="utf-8")
     kind = executor or job.executor
     ctx = make_context(kind, job.workers, job.seed, run_dir / "scratch", job.ray.address, job.ray.num_cpus)
     inputs = job.expand_inputs()
+    n_shards = len(inputs)
     segments = plan_segments(job)
     per_segment_stats: list[list[StageStats]] = []
     seg_dir = run_dir
@@ -99,6 +119,7 @@ def run_job(job: JobConfig, executor: str | None = None) -> RunResult:
                             job.partition_by if last else None, upstream, length=10)
         seg_names.append(f"{k:02d}-{seg.label}-{upstream}")
     _remove_stale(run_dir, seg_names)
+    _invalidate_after_damage(run_dir, segments, seg_names, len(inputs))
     for k, seg in enumerate(segments):
         seg_dir = run_dir / "stages" / seg_names[k]
         rejects_dir = run_dir / "rejects" / seg_dir.name if job.write_rejects else None
@@ -107,12 +128,13 @@ def run_job(job: JobConfig, executor: str | None = None) -> RunResult:
             last = k == len(segments) - 1
             shard_stats = run_map_segment(ctx, resolve_specs(seg.specs), inputs, seg_dir, rejects_dir, job.batch_rows,
                                           reads_raw_input=(k == 0), desc=f"{seg.label}",
-                                          partition_by=job.partition_by if last else None)
+                                          partition_by=job.partition_by if last else None, root=run_dir)
         else:
             name, cfg = seg.specs[0]
             stage = build_stage(name, cfg)
             assert isinstance(stage, GlobalStage)
-            shard_stats = run_global_segment(ctx, stage, [f.path for f in inputs], seg_dir, rejects_dir)
+            shard_stats = run_global_segment(ctx, stage, [f.path for f in inputs], seg_dir, rejects_dir,
+                                             root=run_dir)
         per_segment_stats.extend(merge_stage_lists(shard_stats))
         inputs = [InputFile(p, "parquet", "", "text", p.name) for p in parquet_shards(seg_dir)]
     seen: dict[str, int] = {}
@@ -122,7 +144,7 @@ def run_job(job: JobConfig, executor: str | None = None) -> RunResult:
             st.stage = f"{st.stage}#{seen[st.stage]}"
     result_funnel = funnel(per_segment_stats)
     write_json_atomic(result_funnel, run_dir / "funnel.json")
-    write_manifest(job, run_dir, seg_dir, result_funnel, seg_names)
+    write_manifest(job, run_dir, seg_dir, result_funnel, seg_names, shards=n_shards)
     if job.report:
         from pipeline.report import build_report
 
@@ -142,9 +164,27 @@ def _file_identity(path: Path, run_dir: Path) -> list[Any]:
     return [str(path), st.st_size, st.st_mtime_ns]
 
 
+def _invalidate_after_damage(run_dir: Path, segments: list[Segment], names: list[str], shards: int) -> None:
+    """Later segments are stamped by earlier ones: once a segment has an unfinished or damaged shard,
+    it runs again and every later segment is removed so that it recomputes from the new bytes."""
+    for k, (seg, name) in enumerate(zip(segments, names)):
+        damage = segment_damage(run_dir / "stages" / name, seg.kind, shards, run_dir)
+        if not damage:
+            continue
+        later = [n for n in names[k + 1:] if (run_dir / "stages" / n).exists()]
+        if later:
+            log.warning("segment %s has %d unfinished or damaged files (first: %s); recomputing it and "
+                        "the %d segments after it", name, len(damage), damage[0], len(later))
+        for n in later:
+            for d in (run_dir / "stages" / n, run_dir / "rejects" / n, run_dir / "scratch" / n):
+                if d.exists():
+                    shutil.rmtree(d)
+        return
+
+
 def _remove_stale(run_dir: Path, keep: list[str]) -> None:
-    """Delete segment outputs of earlier configurations of this run directory."""
-    for parent in (run_dir / "stages", run_dir / "rejects"):
+    """Delete segment outputs (and dedup scratch) of earlier configurations of this run directory."""
+    for parent in (run_dir / "stages", run_dir / "rejects", run_dir / "scratch"):
         if not parent.exists():
             continue
         for d in parent.iterdir():
@@ -154,11 +194,10 @@ def _remove_stale(run_dir: Path, keep: list[str]) -> None:
 
 
 def write_manifest(job: JobConfig, run_dir: Path, output_dir: Path, result_funnel: dict[str, Any],
-                   segments: list[str] | None = None) -> None:
-    files = []
-    for p in parquet_shards(output_dir):
-        meta = pq.read_metadata(p)
-        files.append({"path": str(p.relative_to(run_dir)), "rows": meta.num_rows, "bytes": p.stat().st_size})
+                   segments: list[str] | None = None, shards: int | None = None) -> None:
+    """The manifest lists the final segment's files from its verified markers."""
+    files = [{"path": r["path"], "rows": r["rows"], "bytes": r["bytes"]}
+             for r in segment_files(output_dir, run_dir) if r["path"].endswith(".parquet")]
     plan_file = output_dir / "_mix_plan.json"
     plan = read_json(plan_file) if plan_file.exists() else None
     write_json_atomic({
@@ -169,6 +208,7 @@ def write_manifest(job: JobConfig, run_dir: Path, output_dir: Path, result_funne
         "config": job.model_dump(mode="json"),
         "output_dir": str(output_dir.relative_to(run_dir)),
         "segments": [f"stages/{name}" for name in segments or []],
+        "shards": shards,
         "files": files,
         "rows": sum(f["rows"] for f in files),
         "bytes": sum(f["bytes"] for f in files),

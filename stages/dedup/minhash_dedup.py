@@ -11,7 +11,9 @@
 6. apply: per shard, removed rows go to rejects and kept rows get ``dup_cluster_size``.
 
 Every phase is a ``ctx.map`` over top-level functions (``phases.py``, ``cc_tasks.py``), so it runs on
-local processes or Ray tasks.
+local processes or Ray tasks. Phases 1-5 commit their scratch files with a marker (``phase_log.py``):
+a rerun after a kill resumes after the last finished phase, in the scratch folder named after the
+output folder.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Literal
 
@@ -28,6 +31,7 @@ from pydantic import Field, model_validator
 from core.stage import GlobalStage, RunContext, StageConfig
 from core.stats import StageStats
 from stages.dedup.cc_tasks import distributed_components, local_components_task
+from stages.dedup.phase_log import PhaseLog, input_identity
 from stages.dedup.phases import (
     J_BINS,
     Plan,
@@ -41,6 +45,10 @@ from stages.dedup.scratch import part_dir, prepare_run
 from stages.dedup.shingles import ShingleSpec
 
 log = logging.getLogger(__name__)
+
+#: Resumable phases, in order, and the scratch folders each one writes.
+PHASES: dict[str, list[str]] = {"signatures": ["bands", "ids", "attrs", "sets"], "buckets": ["edges"],
+                                "verify": ["vedges"], "components": ["cc", "labels"], "select": ["decisions"]}
 
 
 class MinHashDedupConfig(StageConfig):
@@ -104,24 +112,32 @@ class MinHashDedup(GlobalStage):
         cfg: MinHashDedupConfig = self.config  # type: ignore[assignment]
         t0 = time.perf_counter()
         inputs, n_parts, work = prepare_run(self.name, inputs, output_dir, ctx.workers, ctx.scratch_dir,
-                                            cfg.num_bands, cfg.partition_entries)
+                                            cfg.num_bands, cfg.partition_entries, resume=True)
         plan = Plan(work=str(work), spec=cfg.shingle_spec(), bands=cfg.num_bands, rows=cfg.rows_per_band,
                     seed=ctx.seed if cfg.seed is None else cfg.seed, n_parts=n_parts,
                     n_shards=len(inputs), verify=cfg.verify, threshold=cfg.verify_threshold,
                     keep=cfg.keep, score_column=cfg.score_column, batch_rows=cfg.batch_rows)
-        try:
-            sig = ctx.map(signature_shard, [(plan, i, str(p)) for i, p in enumerate(inputs)],
-                          desc="minhash_dedup: signatures")
-            parts = range(n_parts)
-            buckets = ctx.map(bucket_partition, [(plan, p) for p in parts], desc="minhash_dedup: buckets")
-            ver = ctx.map(verify_partition, [(plan, e) for e in parts], desc="minhash_dedup: verify")
-            n_edges = _sum(ver, "verified_pairs")
+        phases = PhaseLog(work, PHASES, asdict(plan), input_identity(inputs))
+        parts = range(n_parts)
+
+        def components() -> int:
             if n_edges <= cfg.local_components_max_edges:
                 ctx.map(local_components_task, [plan], desc="minhash_dedup: components")
-                cc_rounds = 0
-            else:
-                cc_rounds = distributed_components(plan, ctx)
-            sel = ctx.map(select_partition, [(plan, c) for c in parts], desc="minhash_dedup: select")
+                return 0
+            return distributed_components(plan, ctx)
+
+        finished = False
+        try:
+            sig = phases.run("signatures", lambda: ctx.map(
+                signature_shard, [(plan, i, str(p)) for i, p in enumerate(inputs)], desc="minhash_dedup: signatures"))
+            buckets = phases.run("buckets", lambda: ctx.map(
+                bucket_partition, [(plan, p) for p in parts], desc="minhash_dedup: buckets"))
+            ver = phases.run("verify", lambda: ctx.map(
+                verify_partition, [(plan, e) for e in parts], desc="minhash_dedup: verify"))
+            n_edges = _sum(ver, "verified_pairs")
+            cc_rounds = phases.run("components", components)
+            sel = phases.run("select", lambda: ctx.map(
+                select_partition, [(plan, c) for c in parts], desc="minhash_dedup: select"))
             tasks = [ApplyTask(stage=self.name, shard=i, input_path=str(p),
                                output_path=str(output_dir / p.name),
                                rejects_path=str(rejects_dir / p.name) if rejects_dir else None,
@@ -129,8 +145,9 @@ class MinHashDedup(GlobalStage):
                                count_column=cfg.count_column, batch_rows=cfg.batch_rows)
                      for i, p in enumerate(inputs)]
             results = ctx.map(apply_shard, tasks, desc="minhash_dedup: apply")
-        finally:
-            if not cfg.keep_scratch:
+            finished = True
+        finally:  # an interrupted run keeps its finished phases for the next one
+            if finished and not cfg.keep_scratch:
                 shutil.rmtree(work, ignore_errors=True)
         stats = [StageStats.from_dict(r) for r in results]
         for st, s in zip(stats, sig):

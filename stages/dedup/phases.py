@@ -6,6 +6,7 @@ from the scratch directory, and writes its outputs there partitioned for the nex
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from core.io import iter_parquet_batches
+from core.io import iter_parquet_batches, writing
 from core.stage import text_bytes
 from stages.dedup.hashing import U64, hash_strings, key_row, key_shard, partition_of
 from stages.dedup.lsh import star_edges, unique_pairs
@@ -76,12 +77,12 @@ def signature_shard(item: tuple[Plan, int, str]) -> dict:
     attrs: list[np.ndarray] = []
     set_offsets: list[np.ndarray] = [np.zeros(1, np.int64)]
     vals_path, offs_path = set_paths(plan.dir("sets"), shard)
-    vals_tmp = vals_path.with_name(f".{vals_path.name}.tmp")
+    vals_tmp = vals_path.with_name(f".{vals_path.name}.{os.getpid()}.tmp")
     vals_tmp.parent.mkdir(parents=True, exist_ok=True)
     counts = {"rows": 0, "no_signature": 0, "truncated_long_docs": 0, "missing_score": 0, "bytes": 0}
     band_idx = np.arange(plan.bands, dtype=np.uint16)
     cols = _columns(path, ["id", "text", plan.score_column] if plan.keep == "score" else ["id", "text"])
-    with open(vals_tmp, "wb") as vals_fh:
+    with writing(vals_path), open(vals_tmp, "wb") as vals_fh:
         for batch in iter_parquet_batches(Path(path), plan.batch_rows, cols):
             n = batch.num_rows
             row0 = counts["rows"]

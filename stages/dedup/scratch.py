@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
+from core.io import writing
+
 #: One LSH band entry: (band index, band hash, document key).
 BAND_DTYPE = np.dtype([("band", "<u2"), ("hash", "<u8"), ("doc", "<u8")])
 #: One exact-dedup entry: 128-bit content key, document key, keep-rule attribute.
@@ -29,7 +31,12 @@ def write_bin(arr: np.ndarray, path: Path) -> None:
     """Write ``arr`` as raw records to ``path`` via a temp file and rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    np.ascontiguousarray(arr).tofile(tmp)
+    try:
+        with writing(path):
+            np.ascontiguousarray(arr).tofile(tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)
 
 
@@ -95,13 +102,19 @@ class PartitionedWriter:
 
 
 def prepare_run(stage_name: str, inputs: list[Path], output_dir: Path, workers: int, scratch_dir: Path,
-                entries_per_row: int, partition_entries: int) -> tuple[list[Path], int, Path]:
+                entries_per_row: int, partition_entries: int,
+                resume: bool = False) -> tuple[list[Path], int, Path]:
     """Common start of a dedup run: input paths, partition count (so each partition holds about
-    ``partition_entries`` entries, and at least one per worker) and a fresh scratch folder."""
+    ``partition_entries`` entries, and at least one per worker) and a scratch folder: a fresh one,
+    or with ``resume`` the folder named after ``output_dir`` that an interrupted run left."""
     inputs = [Path(p) for p in inputs]
     output_dir.mkdir(parents=True, exist_ok=True)
     total_rows = sum(pq.ParquetFile(p).metadata.num_rows for p in inputs)
     n_parts = max(1, workers, math.ceil(total_rows * entries_per_row / partition_entries))
     scratch_dir.mkdir(parents=True, exist_ok=True)
+    if resume:
+        work = scratch_dir / output_dir.name
+        work.mkdir(exist_ok=True)
+        return inputs, n_parts, work
     work = Path(tempfile.mkdtemp(prefix=f"{stage_name}-", dir=scratch_dir))
     return inputs, n_parts, work
