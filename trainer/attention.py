@@ -13,6 +13,7 @@ expands the latent to per-head keys and values and calls a fused attention kerne
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from functools import cache
 
@@ -77,7 +78,9 @@ def _compiled_flex():
     from torch.nn.attention.flex_attention import flex_attention
 
     # torchtitan's setting: autotuned Triton block sizes for these head dims, no CUDA graphs.
-    return torch.compile(flex_attention, dynamic=False, mode="max-autotune-no-cudagraphs")
+    # AXK1_FLEX_COMPILE_MODE=default skips the autotuning (faster start, e.g. short benchmarks).
+    mode = os.environ.get("AXK1_FLEX_COMPILE_MODE", "max-autotune-no-cudagraphs")
+    return torch.compile(flex_attention, dynamic=False, mode=None if mode == "default" else mode)
 
 
 def build_attention_context(

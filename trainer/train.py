@@ -54,24 +54,26 @@ def make_loader(job: PretrainJob, cfg: ModelConfig, dist_info: DistInfo) -> Any:
 
 
 def build_optimizer(model: torch.nn.Module, job: PretrainJob, device: torch.device) -> torch.optim.AdamW:
-    """Fused AdamW; no weight decay on norms (1-D) and embeddings. Parameters sharded on different
-    device meshes (dense vs expert-parallel) go to different groups: one fused kernel per mesh."""
-    groups: dict[tuple[bool, int], list[torch.nn.Parameter]] = {}
-    meshes: dict[int, object] = {}
+    """Fused AdamW; no weight decay on norms (1-D) and embeddings. Routed experts get a group of their
+    own: under expert parallelism they live on another device mesh than the dense parameters, and a
+    fused kernel runs per group. The groups are the same on any number of ranks, so optimizer
+    checkpoints load across (dp, ep) shapes."""
+    groups: dict[str, list[torch.nn.Parameter]] = {"decay": [], "experts": [], "no_decay": []}
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
-        mesh = getattr(p, "device_mesh", None)
-        meshes.setdefault(id(mesh), mesh)
-        decay = not (p.ndim < 2 or "embed_tokens" in name)
-        groups.setdefault((decay, id(mesh)), []).append(p)
+        if ".mlp.experts." in name:
+            groups["experts"].append(p)
+        else:
+            groups["no_decay" if p.ndim < 2 or "embed_tokens" in name else "decay"].append(p)
     o = job.optim
     fused = device.type in ("cuda", "cpu")
-    param_groups = [
-        {"params": params, "weight_decay": o.weight_decay if decay else 0.0}
-        for (decay, _), params in sorted(groups.items(), key=lambda kv: (not kv[0][0], list(meshes).index(kv[0][1])))
-    ]
-    return torch.optim.AdamW(param_groups, lr=job.schedule.lr, betas=(o.beta1, o.beta2), eps=o.eps, fused=fused)
+    return torch.optim.AdamW(
+        [{"params": groups["decay"], "weight_decay": o.weight_decay},
+         {"params": groups["experts"], "weight_decay": o.weight_decay},
+         {"params": groups["no_decay"], "weight_decay": 0.0}],
+        lr=job.schedule.lr, betas=(o.beta1, o.beta2), eps=o.eps, fused=fused,
+    )
 
 
 def _setup_model(job: PretrainJob, cfg: ModelConfig, info: DistInfo) -> AXK1ForCausalLM:

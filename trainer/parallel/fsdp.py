@@ -34,7 +34,9 @@ def apply_fsdp(model: AXK1ForCausalLM, meshes: Meshes, bf16: bool = True) -> Non
                 fully_shard(layer.mlp.experts, mesh=meshes.experts["efsdp"], mp_policy=compute,
                             shard_placement_fn=lambda _: Shard(1))
                 layer.mlp.experts.set_gradient_divide_factor(float(world))
-                if dense.device_type == "cpu":  # gloo has no pre-multiplied sum: scale, then SUM
+                if dense.device_type == "cpu" and meshes.experts["efsdp"].size() > 1:
+                    # gloo has no pre-multiplied sum: scale, then SUM. (Not on a 1-rank efsdp mesh:
+                    # there FSDP already divides while copying and would divide twice.)
                     layer.mlp.experts.set_force_sum_reduction_for_comms(True)
             else:
                 fully_shard(layer.mlp.experts, mesh=dense, mp_policy=compute)
