@@ -125,3 +125,14 @@ def test_padded_bmm_with_host_max_count_matches_grouped():
     if moe._grouped_mm_op() is not None:
         torch.testing.assert_close(moe.expert_swiglu(rows, counts, gate_up, down, "grouped_mm"), ref,
                                    rtol=1e-5, atol=1e-5)
+
+
+def test_benchmark_dry_run_writes_results(tmp_path):
+    import json
+
+    from benchmarks.trainer import main as bench_main
+
+    assert bench_main(["--dry-run", "--steps", "1", "--out", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "trainer_axk1-tiny_T128.json").read_text())["rows"]
+    assert len(rows) == 3 and all(r["tokens_per_s"] > 0 for r in rows)
+    assert (tmp_path / "trainer_axk1-tiny_T128.md").read_text().startswith("### Trainer step throughput")
