@@ -15,11 +15,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import json
 import logging
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -217,9 +218,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--micro-batch", type=int, default=None)
     ap.add_argument("--steps", type=int, default=None)
     ap.add_argument("--no-peer", action="store_true", help="skip the transformers rows")
+    ap.add_argument("--attn", default="flex,sdpa", help="GPU: attention kernels to time side by side")
+    ap.add_argument("--compile-layers", action="store_true", help="GPU: also torch.compile each decoder layer")
+    ap.add_argument("--out", default=None, help="also write the table (.md) and rows (.json) into this folder")
+    ap.add_argument("--dry-run", action="store_true", help="CPU, tiny model, no peer: checks the script runs")
     args = ap.parse_args(argv)
+    if args.dry_run:
+        args.quick, args.no_peer = True, True
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    gpu = torch.cuda.is_available()
+    gpu = torch.cuda.is_available() and not args.dry_run
     device = torch.device("cuda" if gpu else "cpu")
     if gpu:
         preset, seq, batch, steps, warmup = "axk1-2b", 4096, 2, 10, 3
@@ -243,18 +250,15 @@ def main(argv: list[str] | None = None) -> int:
     common = dict(cfg=cfg, device=device, seq=seq, batch=batch, steps=steps, warmup=warmup)
     rows: list[Result | None] = []
     if gpu:
-        for attn, comp in (("flex", True), ("sdpa", True), ("sdpa", False)):
-            r = _guarded(bench_ours, f"ours grouped_mm {attn} compile={comp}", **common, expert_impl="grouped_mm",
-                         attn_impl=attn, compile_layers=comp, packed=True, ckpt=False, state=state)
-            if "OutOfMemory" in r.note and batch > 1:  # halve the micro-batch once and retry
-                batch //= 2
-                common["batch"] = batch
-                r = _guarded(bench_ours, f"ours grouped_mm {attn} compile={comp}", **common,
-                             expert_impl="grouped_mm", attn_impl=attn, compile_layers=comp, packed=True,
-                             ckpt=False, state=state)
+        for attn in args.attn.split(","):
+            label = f"ours grouped_mm {attn} compile={args.compile_layers}"
+            kw = dict(expert_impl="grouped_mm", attn_impl=attn, compile_layers=args.compile_layers, packed=True,
+                      ckpt=False, state=state)
+            r = _guarded(bench_ours, label, **common, **kw)
+            if "OutOfMemory" in r.note and common["batch"] > 1:  # halve the micro-batch once and retry
+                common["batch"] = batch = common["batch"] // 2
+                r = _guarded(bench_ours, label, **common, **kw)
             rows.append(r)
-            if r.tokens_per_s == r.tokens_per_s:  # the first configuration that runs (not NaN)
-                break
         rows.append(_guarded(bench_ours, "ours grouped_mm 1 doc/row", **common, expert_impl="grouped_mm",
                              attn_impl="sdpa", compile_layers=False, packed=False, ckpt=False, state=state))
     else:
@@ -269,14 +273,23 @@ def main(argv: list[str] | None = None) -> int:
     rows = [r for r in rows if r is not None]
 
     name = torch.cuda.get_device_name(device) if gpu else f"CPU x{torch.get_num_threads()} threads"
-    print(f"\n### Trainer step throughput: {preset} ({total / 1e9:.3f} B total, {active / 1e9:.3f} B active), "
+    title = (f"### Trainer step throughput: {preset} ({total / 1e9:.3f} B total, {active / 1e9:.3f} B active), "
           f"T={seq}, micro-batch {batch}, {steps} timed steps after {warmup} warm-up, {name}, "
-          f"{'bf16 autocast' if gpu else 'fp32'}\n")
-    print(markdown_table(
+          f"{'bf16 autocast' if gpu else 'fp32'}")
+    table = markdown_table(
         ["configuration", "tokens/s (best step)", "tokens/s (median)", "tokens/CPU-s", "model TFLOP/s", "MFU", "peak mem GiB", "expert-GEMM share", "note"],
         [[r.name, r.tokens_per_s, r.median_tokens_per_s, r.tokens_per_cpu_s, f"{r.tflops:.4f}", f"{r.mfu:.1%}" if r.mfu is not None else "n/a",
           r.mem_gib, f"{r.expert_share:.0%}" if r.expert_share is not None else "n/a", r.note] for r in rows],
-    ))
+    )
+    print(f"\n{title}\n\n{table}")
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        stem = f"trainer_{preset}_T{seq}"
+        (out / f"{stem}.md").write_text(f"{title}\n\n{table}\n")
+        (out / f"{stem}.json").write_text(json.dumps(
+            {"preset": preset, "seq_len": seq, "micro_batch": batch, "device": name,
+             "total_params": total, "active_params": active, "rows": [asdict(r) for r in rows]}, indent=1))
     return 0
 
 

@@ -13,6 +13,7 @@ expands the latent to per-head keys and values and calls a fused attention kerne
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from functools import cache
 
@@ -76,7 +77,10 @@ def _flex_probe(device_index: int, qk_dim: int, v_dim: int) -> bool:
 def _compiled_flex():
     from torch.nn.attention.flex_attention import flex_attention
 
-    return torch.compile(flex_attention, dynamic=False)
+    # torchtitan's setting: autotuned Triton block sizes for these head dims, no CUDA graphs.
+    # AXK1_FLEX_COMPILE_MODE=default skips the autotuning (faster start, e.g. short benchmarks).
+    mode = os.environ.get("AXK1_FLEX_COMPILE_MODE", "max-autotune-no-cudagraphs")
+    return torch.compile(flex_attention, dynamic=False, mode=None if mode == "default" else mode)
 
 
 def build_attention_context(
@@ -101,8 +105,9 @@ def build_attention_context(
         return AttentionContext(cos, sin, impl, block_mask=block_mask)
     if impl != "sdpa":
         raise ValueError(f"unknown attention implementation {impl!r}")
-    single_doc = bool((segment_ids == segment_ids[:, :1]).all())
-    if single_doc:
+    # The one-document shortcut (plain causal) is decided only for ids on the CPU: on a GPU the
+    # check would be a device-to-host sync every step, so the dense mask is used unconditionally.
+    if segment_ids.device.type == "cpu" and bool((segment_ids == segment_ids[:, :1]).all()):
         return AttentionContext(cos, sin, impl)
     causal = torch.ones(t, t, dtype=torch.bool, device=device).tril()
     same_doc = segment_ids[:, :, None] == segment_ids[:, None, :]

@@ -1,10 +1,8 @@
 """Process-group setup under torchrun and FSDP2 sharding of the model.
 
-Data parallelism is FSDP2 (``fully_shard``) over a 1-D device mesh: each decoder layer is one
-sharding unit (all-gathered just before use, resharded after), the root takes embeddings, final norm
-and head. Parameters are all-gathered in bf16 and gradients reduce-scattered in fp32, while the
-sharded fp32 parameters stay the optimizer's master weights. Each router is its own unit with an
-fp32 policy so routing always sees fp32 weights. All communication is torch.distributed's.
+Sharding itself lives in ``trainer.parallel`` (meshes, expert parallelism, FSDP2 units): parameters
+are all-gathered in bf16 and gradients reduce-scattered in fp32, while the sharded fp32 parameters
+stay the optimizer's master weights. All communication is torch.distributed's.
 """
 
 from __future__ import annotations
@@ -50,20 +48,12 @@ def init_distributed() -> DistInfo:
 
 
 def apply_fsdp(model: AXK1ForCausalLM, world: int, device: torch.device, bf16: bool = True) -> None:
-    """Shard ``model`` in place with FSDP2 over all ranks (call on a meta-built model, then
-    ``to_empty`` + ``init_weights``). ``bf16=False`` keeps fp32 compute (CPU runs)."""
-    from torch.distributed.device_mesh import init_device_mesh
-    from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+    """Shard ``model`` in place with FSDP2 over all ranks, without expert parallelism (call on a
+    meta-built model, then ``to_empty`` + ``init_weights``); see ``trainer.parallel.fsdp``."""
+    from trainer.parallel.fsdp import apply_fsdp as shard
+    from trainer.parallel.mesh import ParallelDims, build_meshes
 
-    mesh = init_device_mesh(device.type, (world,), mesh_dim_names=("dp",))
-    fp32 = MixedPrecisionPolicy(param_dtype=torch.float32, reduce_dtype=torch.float32)
-    compute = MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32) if bf16 else fp32
-    for layer in model.layers:
-        if layer.is_moe:
-            fully_shard(layer.mlp.gate, mesh=mesh, mp_policy=fp32)
-        fully_shard(layer, mesh=mesh, mp_policy=compute)
-    # The head is used right after the last layer: keep it gathered through backward.
-    fully_shard(model, mesh=mesh, mp_policy=compute, reshard_after_forward=False)
+    shard(model, build_meshes(ParallelDims(world), device.type), bf16=bf16)
 
 
 def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:

@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 
 from core.config import StrictConfig
 from trainer.config import AttnImpl, ExpertImpl, ModelConfig, get_config
+from trainer.parallel.config import ParallelSection
 
 
 class ModelSection(StrictConfig):
@@ -20,6 +21,8 @@ class ModelSection(StrictConfig):
     expert_impl: ExpertImpl = "auto"
     activation_checkpointing: bool = False
     compile: bool = False
+    #: Tokens per chunk of the head + cross-entropy (never the full fp32 logits); 0: all at once.
+    loss_chunk_tokens: int = Field(2048, ge=0)
 
     def build_config(self) -> ModelConfig:
         return get_config(self.preset, self.overrides)
@@ -34,6 +37,8 @@ class DataSection(StrictConfig):
     weights: list[float] = Field(default_factory=list)
     #: Train on a seeded random-token stream instead (smoke tests and benchmarks).
     synthetic: bool = False
+    #: Batches a background thread prepares ahead (pinned memory on GPU); 0: read synchronously.
+    prefetch: int = Field(2, ge=0)
 
     @model_validator(mode="after")
     def _check(self) -> DataSection:
@@ -75,6 +80,7 @@ class PretrainJob(StrictConfig):
     steps: int = 1000
     schedule: ScheduleSection = Field(default_factory=ScheduleSection)
     optim: OptimSection = Field(default_factory=OptimSection)
+    parallel: ParallelSection = Field(default_factory=ParallelSection)
     checkpoint_dir: str = "runs/pretrain"
     checkpoint_interval: int = 500
     log_interval: int = 10

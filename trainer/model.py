@@ -17,6 +17,7 @@ from torch.utils.checkpoint import checkpoint
 from trainer.attention import AttentionContext, MLAttention, build_attention_context, default_inv_freq
 from trainer.config import AttnImpl, ExpertImpl, ModelConfig
 from trainer.layers import RMSNorm, SwiGLU
+from trainer.losses import chunked_cross_entropy
 from trainer.moe import MoE, Router
 
 
@@ -65,11 +66,14 @@ class AXK1ForCausalLM(nn.Module):
         attn_impl: AttnImpl = "auto",
         expert_impl: ExpertImpl = "auto",
         activation_checkpointing: bool = False,
+        loss_chunk_tokens: int = 2048,
     ) -> None:
         super().__init__()
         self.cfg = cfg
         self.attn_impl = attn_impl
         self.activation_checkpointing = activation_checkpointing
+        #: Tokens per chunk of the head + cross-entropy (0: materialise all logits at once).
+        self.loss_chunk_tokens = loss_chunk_tokens
         self.embed_tokens = nn.Embedding(cfg.vocab_size, cfg.hidden_size)
         self.layers = nn.ModuleList(DecoderLayer(cfg, i, expert_impl) for i in range(cfg.num_layers))
         self.norm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
@@ -124,10 +128,15 @@ class AXK1ForCausalLM(nn.Module):
             aux_total = aux_total + aux
             if layer.is_moe:
                 counts.append(c)
-        logits = self.lm_head(self.norm(x))
-        loss = None
-        if labels is not None:
-            loss = F.cross_entropy(logits.float().view(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
+        h = self.norm(x)
+        logits = loss = None
+        if labels is not None and not return_logits and self.loss_chunk_tokens > 0:
+            # Never holds the [tokens, vocab] fp32 logits: chunks, recomputed in backward.
+            loss = chunked_cross_entropy(h, self.lm_head.weight, labels, self.loss_chunk_tokens)
+        else:
+            logits = self.lm_head(h)
+            if labels is not None:
+                loss = F.cross_entropy(logits.float().view(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
         expert_counts = torch.stack(counts) if counts else torch.zeros(0, 0, dtype=torch.int64)
         return ModelOutput(loss, aux_total, expert_counts, logits if (return_logits or labels is None) else None)
 
@@ -151,10 +160,11 @@ def build_model(
     attn_impl: AttnImpl = "auto",
     expert_impl: ExpertImpl = "auto",
     activation_checkpointing: bool = False,
+    loss_chunk_tokens: int = 2048,
 ) -> AXK1ForCausalLM:
     """Build on ``device``; on ``meta`` nothing is allocated and weights stay uninitialised."""
     with torch.device(device):
-        model = AXK1ForCausalLM(cfg, attn_impl, expert_impl, activation_checkpointing)
+        model = AXK1ForCausalLM(cfg, attn_impl, expert_impl, activation_checkpointing, loss_chunk_tokens)
     if torch.device(device).type != "meta":
         model.init_weights(seed)
     return model

@@ -74,13 +74,23 @@ def grouped_mm(x: torch.Tensor, w: torch.Tensor, offs: torch.Tensor) -> torch.Te
     return _ContiguousGrad.apply(_grouped_mm_op()(x, w, offs=offs))
 
 
+#: First torch releases with the grouped GEMM used here: CUDA (sm80+) and the CPU kernel.
+GROUPED_MM_MIN_TORCH = {"cuda": (2, 9), "cpu": (2, 10)}
+
+
+def _torch_version() -> tuple[int, int]:
+    major, minor = torch.__version__.split("+")[0].split(".")[:2]
+    return int(major), int("".join(ch for ch in minor if ch.isdigit()) or 0)
+
+
 def grouped_mm_available(device: torch.device) -> bool:
-    """CUTLASS grouped GEMM on sm80+ GPUs (torch >= 2.9), and the CPU kernel of recent torch."""
-    if _grouped_mm_op() is None:
+    """CUTLASS grouped GEMM on sm80+ GPUs (torch >= 2.9), the CPU kernel from torch 2.10."""
+    minimum = GROUPED_MM_MIN_TORCH.get(device.type)
+    if minimum is None or _grouped_mm_op() is None or _torch_version() < minimum:
         return False
     if device.type == "cuda":
         return torch.cuda.get_device_capability(device) >= (8, 0)
-    return device.type == "cpu"
+    return True
 
 
 class GroupedExperts(nn.Module):
@@ -100,49 +110,28 @@ class GroupedExperts(nn.Module):
         return "grouped_mm" if grouped_mm_available(device) else "bmm"
 
     def forward(self, x: torch.Tensor, gates: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        """``x`` ``[N, D]``, ``gates``/``idx`` ``[N, k]`` -> ``sum_j gates[:, j] * expert_idx[:, j](x)``."""
-        impl = self.resolved_impl(x.device)
-        dtype = _compute_dtype(x)
-        if impl == "grouped_mm" and dtype != torch.bfloat16 and torch.compiler.is_compiling():
-            impl = "bmm"  # inductor lowers the grouped GEMM for bf16 only
-        if impl == "loop":
+        """``x`` ``[N, D]``, ``gates``/``idx`` ``[N, k]`` -> ``sum_j gates[:, j] * expert_idx[:, j](x)``.
+
+        Token dispatch (sort the ``N*k`` pairs by expert), the experts' MLP on the sorted rows
+        (:meth:`expert_mlp`, the step expert parallelism wraps with its all-to-all exchanges), then
+        the combine (inverse permutation, gate-weighted sum over ``k``).
+        """
+        if self.resolved_impl(x.device) == "loop":
             return self.forward_loop(x, gates, idx)
         n, k = idx.shape
         flat = idx.reshape(-1)
         order = torch.argsort(flat, stable=True)
-        expert_of_row = flat[order]
         counts = torch.zeros(self.n_experts, dtype=torch.int64, device=x.device)
         counts.scatter_add_(0, flat, torch.ones_like(flat))
-        rows = x[order // k].to(dtype)
-        row_gates = gates.reshape(-1)[order].to(dtype)
-        w_up = self.gate_up_proj.to(dtype).transpose(-2, -1)
-        w_down = self.down_proj.to(dtype).transpose(-2, -1)
-        if impl == "grouped_mm":
-            offs = counts.cumsum(0).to(torch.int32)
-            h = grouped_mm(rows, w_up, offs)
-            gate, up = h.chunk(2, dim=-1)
-            out = grouped_mm(F.silu(gate) * up * row_gates.unsqueeze(-1), w_down, offs)
-        elif impl == "bmm":
-            out = self._padded_bmm(rows, row_gates, expert_of_row, counts, w_up, w_down)
-        else:
-            raise ValueError(f"unknown expert implementation {impl!r}")
+        out = self.expert_mlp(x[order // k].to(_compute_dtype(x)), counts)
         inverse = torch.empty_like(order)
         inverse[order] = torch.arange(order.numel(), device=order.device)
-        return out[inverse].view(n, k, -1).sum(1).to(x.dtype)
+        out = out[inverse].view(n, k, -1) * gates.to(out.dtype).unsqueeze(-1)
+        return out.sum(1).to(x.dtype)
 
-    def _padded_bmm(self, rows, row_gates, expert_of_row, counts, w_up, w_down) -> torch.Tensor:
-        """Loop-free fallback: scatter rows into an ``[E, max_count, D]`` buffer and run two bmm's."""
-        starts = counts.cumsum(0) - counts
-        slot = torch.arange(rows.shape[0], device=rows.device) - starts[expert_of_row]
-        cap = int(counts.max())
-        buf = rows.new_zeros(self.n_experts, cap, rows.shape[-1])
-        buf = buf.index_put((expert_of_row, slot), rows)
-        h = torch.bmm(buf, w_up)
-        gate, up = h.chunk(2, dim=-1)
-        act = F.silu(gate) * up
-        act = act[expert_of_row, slot] * row_gates.unsqueeze(-1)
-        buf2 = act.new_zeros(self.n_experts, cap, act.shape[-1]).index_put((expert_of_row, slot), act)
-        return torch.bmm(buf2, w_down)[expert_of_row, slot]
+    def expert_mlp(self, rows: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+        """SwiGLU of every expert on ``rows`` sorted by expert (``counts[e]`` rows for expert ``e``)."""
+        return expert_swiglu(rows, counts, self.gate_up_proj, self.down_proj, self.resolved_impl(rows.device))
 
     def forward_loop(self, x: torch.Tensor, gates: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         """Reference: one matmul pair per expert, in fp32 (for tests only)."""
@@ -162,6 +151,46 @@ def _compute_dtype(x: torch.Tensor) -> torch.dtype:
     if torch.is_autocast_enabled(x.device.type):
         return torch.get_autocast_dtype(x.device.type)
     return x.dtype
+
+
+def expert_swiglu(
+    rows: torch.Tensor, counts: torch.Tensor, gate_up: torch.Tensor, down: torch.Tensor, impl: str,
+    max_count: int | None = None,
+) -> torch.Tensor:
+    """``rows`` ``[M, D]`` sorted by expert, ``counts`` ``[E]`` rows per expert, weights ``[E, 2I, D]``
+    and ``[E, D, I]`` -> ``down_e(silu(gate_e(r)) * up_e(r))`` per row, in ``rows``' dtype.
+
+    ``max_count`` (the largest entry of ``counts``, when the caller already has it on the host) spares
+    the padded ``bmm`` its device-to-host read of ``counts.max()``.
+    """
+    dtype = rows.dtype
+    if impl == "grouped_mm" and dtype != torch.bfloat16 and torch.compiler.is_compiling():
+        impl = "bmm"  # inductor lowers the grouped GEMM for bf16 only
+    w_up = gate_up.to(dtype).transpose(-2, -1)
+    w_down = down.to(dtype).transpose(-2, -1)
+    if impl == "grouped_mm":
+        offs = counts.cumsum(0).to(torch.int32)
+        gate, up = grouped_mm(rows, w_up, offs).chunk(2, dim=-1)
+        return grouped_mm(F.silu(gate) * up, w_down, offs)
+    if impl == "bmm":
+        return _padded_bmm(rows, counts, w_up, w_down, max_count)
+    raise ValueError(f"unknown expert implementation {impl!r}")
+
+
+def _padded_bmm(rows, counts, w_up, w_down, max_count: int | None) -> torch.Tensor:
+    """Loop-free fallback: scatter rows into an ``[E, max_count, D]`` buffer and run two bmm's."""
+    n_experts = counts.shape[0]
+    expert_of_row = torch.repeat_interleave(
+        torch.arange(n_experts, device=rows.device), counts, output_size=rows.shape[0]
+    )
+    starts = counts.cumsum(0) - counts
+    slot = torch.arange(rows.shape[0], device=rows.device) - starts[expert_of_row]
+    cap = int(counts.max()) if max_count is None else max_count
+    buf = rows.new_zeros(n_experts, cap, rows.shape[-1]).index_put((expert_of_row, slot), rows)
+    gate, up = torch.bmm(buf, w_up).chunk(2, dim=-1)
+    act = (F.silu(gate) * up)[expert_of_row, slot]
+    buf2 = act.new_zeros(n_experts, cap, act.shape[-1]).index_put((expert_of_row, slot), act)
+    return torch.bmm(buf2, w_down)[expert_of_row, slot]
 
 
 def sequence_aux_loss(scores: torch.Tensor, idx: torch.Tensor, batch: int, alpha: float) -> torch.Tensor:

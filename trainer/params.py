@@ -1,9 +1,13 @@
-"""``python -m trainer.params [PRESET ...]``: parameter counts of presets, built on the meta device."""
+"""``python -m trainer.params [PRESET ...]``: parameter counts of presets, built on the meta device.
+
+``--plan N_GPUS`` prints the per-GPU memory plan of one preset (default ``axk1-full``) instead.
+"""
 
 from __future__ import annotations
 
 import argparse
 
+from trainer import memory_plan
 from trainer.config import PRESETS, get_config
 from trainer.flops import linear_flops_per_token
 from trainer.model import build_model, count_parameters
@@ -24,7 +28,11 @@ def describe(preset: str) -> dict[str, float | int | str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("presets", nargs="*", default=sorted(PRESETS))
+    ap.add_argument("--plan", type=int, metavar="N_GPUS", help="per-GPU memory plan on N GPUs")
+    memory_plan.add_arguments(ap)
     args = ap.parse_args(argv)
+    if args.plan:
+        return memory_plan.run(args.plan, args, args.presets[0] if args.presets != sorted(PRESETS) else "axk1-full")
     print(f"{'preset':<12} {'total':>18} {'active':>16} {'fwd GFLOP/token':>16}")
     for name in args.presets:
         d = describe(name)
