@@ -30,6 +30,7 @@ import pyarrow as pa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import markdown_table, shared  # noqa: E402
+from benchmarks.pii_eval import report as evalset_report  # noqa: E402
 from pipeline.stats import StageStats  # noqa: E402
 from stages.pii import PII_TYPES, PiiStage, detect  # noqa: E402
 from stages.pii.synthetic import GENERATORS, HARD_NEGATIVES, inject  # noqa: E402
@@ -44,7 +45,7 @@ NOTES = """### Reading the numbers
   the look-behind so `re` can skip ahead) then validate candidates (dates, checksums, context words).
   "detectors run per doc" counts those pairs; four detectors that start from a literal (`@`, `://`,
   `+`, `-----BEGIN`) always run because Python finds their literal faster than an RE2 pass.
-* Clean web text is the common case: all 14 types run at well over the 20 MB/s/core target, faster
+* Clean web text is the common case: all types run at well over the 20 MB/s/core target, faster
   than datatrove's two-type formatter on the same strings. The `+PII` rows put two values into every
   document, so every detector group fires everywhere: a stress case that lands around the target.
 * E-mail/IP agreement: every replacement datatrove makes is covered by one of ours (its e-mail regex
@@ -144,7 +145,7 @@ def throughput(corpora: dict[str, list[str]], repeats: int) -> list[list]:
     rows = []
     email_ip = {"default_action": "off", "actions": {"email": "replace", "ip": "replace"}}
     impls = [
-        ("ours, all 14 types", lambda d: run_ours({}, d)),
+        (f"ours, all {len(PII_TYPES)} types", lambda d: run_ours({}, d)),
         ("ours, e-mail + IP only", lambda d: run_ours(email_ip, d)),
         ("datatrove PIIFormatter (e-mail + IP)", run_datatrove),
     ]
@@ -256,6 +257,7 @@ def main() -> None:
     html = raw_html_pages(40 if args.quick else None)
     d_rows = real_text_detections({"Korean web": ko, "English web": en, "raw HTML pages (B1)": html})
     a_rows = datatrove_agreement({name: docs[:len(docs) // scale] for name, docs in corpora.items()})
+    e_lines = evalset_report()
 
     cmd = "`.venv/bin/python benchmarks/pii.py" + (" --quick" if args.quick else "") + "`"
     out = [
@@ -278,6 +280,8 @@ def main() -> None:
         "",
         markdown_table(["text", "docs", "our e-mail+IP spans", "docs datatrove changed",
                         "docs with a datatrove replacement we miss"], a_rows),
+        "",
+        *e_lines,
         "",
         "### Recall on synthetic values (inserted into Korean sentences; generator spellings in "
         "`stages/pii/synthetic.py`)",

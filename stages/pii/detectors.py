@@ -121,7 +121,7 @@ def detect_phone_kr(text: str) -> list[Span]:
             continue  # 02-0000-0000: a form placeholder
         shown = sum(c.isdigit() for c in m.group("mid") + m.group("last"))
         masked = shown < len(m.group("mid")) + 4
-        if masked and shown < 4:
+        if masked and shown < 2:
             continue  # 010-****-****: nothing left to identify anyone
         out.append(Span(m.start(), m.end(), "phone", 0.5 if masked else 1.0))
     return out

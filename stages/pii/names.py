@@ -50,11 +50,12 @@ _AFTER_KIND = {**{w: "honorific" for w in HONORIFICS.split("|")}, **{w: "rank" f
 _SSI_NEXT = re.compile(r"(?:[^가-힣]|$|[는가의를께도와랑한에이와요]|입니|였)")
 #: What may follow a title for it to be one (a particle, 님, or the end of the word).
 _TITLE_NEXT = re.compile(r"(?:[^가-힣]|$|님|[은는이가을를의께도와과랑만]|에게|으로|로서|한테)")
-_LABEL_SEP = re.compile(r"\s*[:：]\s*|\s{1,2}")
+_LABEL_SEP = re.compile(r"\)?\s*[:：]\s*|\s{1,2}")
 _LIST_SEP = re.compile(r"\s*[,，·/]\s*|\s*(?:및|와|과)\s+")
 _AGE = re.compile(r"\s?\((?:[0-9]{1,3}|[0-9]{2}세|[남여]|[남여],\s?[0-9]{1,3})\)\s?$")
 #: News-like documents: professional titles there are public roles, not cues.
-NEWS_MARKERS = re.compile(r"기자\s*=|[가-힣]{2,4} 기자|특파원|연합뉴스|뉴시스|뉴스1|일보|보도했다|밝혔다|전했다|\(서울=")
+NEWS_MARKERS = re.compile(r"기자\s*=|[가-힣]{2,4} 기자|특파원|연합뉴스|뉴시스|뉴스1|일보|보도했다|밝혔다|전했다|\(서울="
+                          r"|인물이다|정치인이다|출생|본관은")  # encyclopedia articles speak of public roles too
 
 _HANGUL_LO, _HANGUL_HI = "\uac00", "\ud7a3"
 
@@ -144,8 +145,9 @@ class NameDetector:
         if start == end or (start > 0 and _hangul(text[start - 1])):
             return None
         word = text[start:end]
-        if not 2 <= len(word) <= 4 or (end == cue and len(word) < 3) or not name_shape(word, strict=True):
-            return None  # glued 2-syllable words before a cue are mostly nouns (마음씨, 솜씨)
+        short_glued = end == cue and len(word) < 3 and text[cue] != "님"
+        if not 2 <= len(word) <= 4 or short_glued or not name_shape(word, strict=True):
+            return None  # glued 2-syllable words before a cue are mostly nouns (마음씨, 솜씨); 김빈님 is fine
         return Span(start, end, "name", 0.8)
 
     @staticmethod
