@@ -36,7 +36,7 @@ NOT_NAMES = frozenset("""
 채용 처리 최종 추가 표시 필수 하단 해당 현재 현금 형식 홍보 확정 황금 예정 예약 예금 명의 명단 명시 남성
 여성 남자 여자 모집 목록 본문 부서 비고 상태 상세 선택 설명 성인 소속 승인 실명 심사 양도 연도 영업 용도
 운영 원래 위치 유의 응답 의견 인원 일반 일정 자동 자료 작성 장기 재직 전자 정상 제공 조합 중요 지역 지원
-직위 직급 천원 최대 최소 추후 한도 합계 항목 허가 현황 혜택 미정 미상 무명 익명 비공개 없음 모름 동일 공장 마음 원내 문학 민주 국회 정당 본부 지점 회사 학교 병원
+직위 직급 천원 최대 최소 추후 한도 합계 항목 허가 현황 혜택 연락처 미정 미상 무명 익명 비공개 없음 모름 동일 공장 마음 원내 문학 민주 국회 정당 본부 지점 회사 학교 병원
 """.split())
 #: Particles and copulas that may follow a name (longest first); they stay outside the span.
 PARTICLES = tuple(sorted(set("""
@@ -54,4 +54,6 @@ RANKS = "본부장|과장|부장|팀장|차장|대리|주임|사원|실장|매�
 PROFESSIONAL = "교수|대표|원장|사장|회장|이사|변호사|세무사|노무사|간호사|약사|원무과장"
 BYLINE = "기자|특파원"
 #: RE2 prefilter for the stage: documents without any cue word hold no name.
-NAME_PREFILTER = f"(?:{LABELS})|[가-힣]\\s?(?:\\([^)]{{1,8}}\\)\\s?)?(?:{HONORIFICS}|{RANKS}|{PROFESSIONAL}|{BYLINE})"
+_LABELS_RE2 = LABELS.replace("(?=\\s*[:：])", "\\s*[:：]")  # RE2 has no look-ahead
+NAME_PREFILTER = (f"(?:{_LABELS_RE2})|[가-힣]\\s?(?:\\([^)]{{1,8}}\\)\\s?)?"
+                  f"(?:{HONORIFICS}|{RANKS}|{PROFESSIONAL}|{BYLINE})")

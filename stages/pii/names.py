@@ -164,7 +164,7 @@ class NameDetector:
                 end += 1
             if end == pos or (end < len(text) and _hangul(text[end])):
                 break
-            n = split_name(text[pos:end], strict=not strong)
+            n = split_name(text[pos:end], strict=not strong or bool(out))  # list items: name syllables only
             if not n:
                 break
             out.append(Span(pos, pos + n, "name", 0.9 if strong else 0.8))
