@@ -85,8 +85,7 @@ def detect_registration(text: str) -> list[Span]:
             if weak and not _has_context(text, m.start(), P.REG_CONTEXT):
                 continue
         out.append(Span(m.start(), m.end(), "rrn" if is_rrn else "frn", 1.0 if ok else 0.5))
-    if P.REG_CONTEXT.search(text):
-        out.extend(_loose_registration(text, out))
+    out.extend(_loose_registration(text, out))
     return out
 
 
@@ -94,9 +93,15 @@ def _loose_registration(text: str, strict: list[Span]) -> list[Span]:
     """Spaced-out or OCR-read registration numbers, only right after a registration context word."""
     out = []
     taken = {(sp.start, sp.end) for sp in strict}
-    for m in P.REG_LOOSE.finditer(text):
+    seen = -1
+    for ctx in P.REG_WORDS_KO.finditer(text):
+        # look only just after each context word: the loose pattern is too broad for a full scan
+        m = P.REG_LOOSE.search(text, max(ctx.end(), seen), min(len(text), ctx.end() + CONTEXT_BEFORE + 30))
+        if m is None or m.start() - ctx.end() > CONTEXT_BEFORE:
+            continue
+        seen = m.end()
         raw = m.group(0)
-        if (m.start(), m.end()) in taken or not _has_context(text, m.start(), P.REG_CONTEXT):
+        if (m.start(), m.end()) in taken:
             continue
         digits = V.only_digits(raw.translate(P.OCR_DIGITS))
         if len(digits) != 13 or not V.registration_birth_ok(digits) or V.only_digits(raw) == raw.replace("-", ""):

@@ -71,6 +71,8 @@ REG_LOOSE = re.compile(
     + r"(?: ?" + _OCR_DIGIT + r"){6}(?![0-9A-Za-z|])"
     r"|(?<![0-9A-Za-z|])" + _OCR_DIGIT + r"(?: " + _OCR_DIGIT + r"){12}(?![0-9A-Za-z|])")
 OCR_DIGITS = str.maketrans("OoIl|", "00111")
+#: Korean registration words that license the loose form (plain literals: a cheap full scan).
+REG_WORDS_KO = re.compile("주민|등록번호|외국인|생년월일")
 #: Labels of numbers that share the registration shape (YYMMDD-NNNNNNN) but are something else.
 NOT_REG_LABEL = re.compile(
     r"(?i:주문|운송장|송장|invoice|order|tracking|waybill|접수\s?번호|예약\s?번호|거래\s?번호|승인\s?번호|"

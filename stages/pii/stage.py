@@ -135,7 +135,8 @@ class PiiStage(Stage):
                 self._hit_rate[group] = 0.8 * self._hit_rate.get(group, 0.0) + 0.2 * rows.size / n
                 if not rows.size:
                     continue
-                sub = col if rows.size == n else col.take(pa.array(rows))
+                one = len(active) == 1 and len(_patterns(active[0])) == 1 and not dense  # union = member
+                sub = col if rows.size == n or one else col.take(pa.array(rows))
             for m in active:
                 pats = _patterns(m)
                 hit = np.ones(rows.size, bool) if len(active) == 1 and not dense else _match(sub, pats[0])
