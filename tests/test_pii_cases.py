@@ -23,6 +23,7 @@ FOUND = [
     ("번호가 010-****-5678 이었고", "010-****-5678", "phone"),
     ("번호 010-12**-5678", "010-12**-5678", "phone"),
     ("번호 010-1234-****", "010-1234-****", "phone"),
+    ("번호 010-xxxx-5678", "010-xxxx-5678", "phone"),
     # masked, spaced and OCR-read registration numbers
     ("주민번호 900101-1******", "900101-1******", "rrn"),
     ("주민번호 900101-*******", "900101-*******", "rrn"),
@@ -65,8 +66,8 @@ STAYS = [
     "Node.js 18.17.1.2 설치", "Chrome/120.0.1.2", ".NET Runtime 8.0.1.5", "1.2.3.4 버전 이상",
     # single-digit quads without a network word, loopback
     "1.2.3.4 업데이트 노트", "::1", "127.0.0.1", "std::vector<int>", "a::b",
-    # fully masked numbers
-    "010-****-****",
+    # fully masked numbers; image sizes and script fragments
+    "010-****-****", "Arrangements-02-768x1154.jpg 768w", "v02-520x260.jpg", "l@6::9;<;83", "010-12x4-5678",
     # road names followed by counters
     "서울 강남구 테헤란로 3분 거리", "서울 강남구 테헤란로 123명이 모였다",
 ]

@@ -84,15 +84,16 @@ NOT_REG_LABEL = re.compile(
 _KR_AREA = r"(?:1[016789]|2|[3-6][1-5]|70|50[2-8])"
 #: Separators seen between phone digit groups: hyphen, dot, space, middle dots (· ‧ ∙ ・ ･ ㆍ).
 _PSEP = "[-. \u00b7\u2027\u2219\u30fb\uff65\u318d]"
-#: A digit group digit, or a masking character (010-****-5678).
-_PDIG = "[0-9*xX●]"
+#: A digit group digit, or a masking character (010-****-5678); x only as a whole group (010-xxxx-5678),
+#: since ``02-768x1154`` is an image size.
+_PDIG = "[0-9*●]"
 PHONE_KR = re.compile(
     r"(?:(?P<intl>(?:\+(?<![0-9+]\+)|0(?<![0-9+]0)0)82[-. ]?(?:\(0\))?[-. ]?)" + _KR_AREA
     + r"|\((?<![0-9+]\()0" + _KR_AREA + r"\)|0(?<![0-9+]0)(?<![0-9][-.]0)" + _KR_AREA + ")"
     r"(?P<s1>\)?" + _PSEP + r"{0,3}|\))"
-    r"(?P<mid>" + _PDIG + r"{3,4})"
+    r"(?P<mid>" + _PDIG + r"{3,4}|[xX]{3,4})"
     r"(?P<s2>" + _PSEP + r"{0,3})"
-    r"(?P<last>" + _PDIG + r"{4})(?![0-9*xX●]|-[0-9A-Za-z]|\.[0-9])")  # not followed by more of a UUID or number
+    r"(?P<last>" + _PDIG + r"{4}|[xX]{4})(?![0-9A-Za-z*●]|-[0-9A-Za-z]|\.[0-9])")  # not followed by more of a UUID or number
 # International with a +country code (not +82): digit groups, atomic so digit runs cannot backtrack.
 PHONE_INTL = re.compile(
     r"\+(?<![0-9A-Za-z+]\+)(?!82)[1-9][0-9]{0,2}(?>(?:[-. ]?\(?[0-9]{1,5}+\)?){2,7})" + _NA)

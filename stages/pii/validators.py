@@ -153,6 +153,8 @@ def ipv6_ok(candidate: str) -> bool:
     groups = [g for g in candidate.split(":") if g]
     if len(groups) < (2 if "::" in candidate else 3) or not any(c.isdigit() for c in candidate):
         return False  # fe80::1 and 2001:db8:: are addresses; a::b and 12:30:45 are not
+    if len(groups) < 3 and max(len(g) for g in groups) < 3:
+        return False  # 6::9 in minified script
     try:
         ip = ipaddress.IPv6Address(candidate)
     except ValueError:
