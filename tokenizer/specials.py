@@ -68,7 +68,7 @@ PII_SLOTS = 32
 #: ``stages.pii.PII_PLACEHOLDERS`` (a test checks it when that module is present).
 PII_PLACEHOLDERS: tuple[str, ...] = tuple(f"<|pii:{kind}|>" for kind in (
     "rrn", "frn", "phone", "brn", "passport", "driver_license", "bank_account", "address",
-    "email", "ip", "credit_card", "iban", "url_credentials", "secret",
+    "email", "ip", "credit_card", "iban", "url_credentials", "secret", "name",
 ))
 
 

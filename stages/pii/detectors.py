@@ -51,14 +51,27 @@ _GLUE_AFTER = frozenset(_ASCII_LETTERS + "_")
 _DIGIT_OR_DOT = frozenset("0123456789.")
 
 
+def _other_label_nearer(text: str, start: int) -> bool:
+    """An order / waybill / invoice label sits closer before ``start`` than any registration word."""
+    lo = max(0, start - CONTEXT_BEFORE)
+    other = max((m.end() for m in P.NOT_REG_LABEL.finditer(text, lo, start)), default=-1)
+    if other < 0:
+        return False
+    reg = max((m.end() for m in P.REG_CONTEXT.finditer(text, lo, start)), default=-1)
+    return other > reg
+
+
 def detect_registration(text: str) -> list[Span]:
     """Resident (G 1-4) and foreigner (G 5-8) registration numbers: valid birth date required."""
     out = []
     for m in P.REG_NUMBER.finditer(text):
         tail = m.group(3)
         masked = not tail.isdigit()
-        digits = m.group(1) + (tail[0] + "000000" if masked else tail)
-        if not V.registration_birth_ok(digits):
+        if masked and not tail[0].isdigit():  # whole back part masked: the gender digit is unknown
+            digits = m.group(1) + ("1000000" if int(m.group(1)[:2]) > V.MAX_2000S_BIRTH_YY else "3000000")
+        else:
+            digits = m.group(1) + (tail[0] + "000000" if masked else tail)
+        if not V.registration_birth_ok(digits) or _other_label_nearer(text, m.start()):
             continue
         is_rrn = digits[6] in "1234"
         if masked:  # birth date and gender still identify; no checksum to check
@@ -71,6 +84,30 @@ def detect_registration(text: str) -> list[Span]:
             weak = not ok or (digits.startswith("880") and V.ean13_ok(digits))  # GS1 Korea barcode
             if weak and not _has_context(text, m.start(), P.REG_CONTEXT):
                 continue
+        out.append(Span(m.start(), m.end(), "rrn" if is_rrn else "frn", 1.0 if ok else 0.5))
+    out.extend(_loose_registration(text, out))
+    return out
+
+
+def _loose_registration(text: str, strict: list[Span]) -> list[Span]:
+    """Spaced-out or OCR-read registration numbers, only right after a registration context word."""
+    out = []
+    taken = {(sp.start, sp.end) for sp in strict}
+    seen = -1
+    for ctx in P.REG_WORDS_KO.finditer(text):
+        # look only just after each context word: the loose pattern is too broad for a full scan
+        m = P.REG_LOOSE.search(text, max(ctx.end(), seen), min(len(text), ctx.end() + CONTEXT_BEFORE + 30))
+        if m is None or m.start() - ctx.end() > CONTEXT_BEFORE:
+            continue
+        seen = m.end()
+        raw = m.group(0)
+        if (m.start(), m.end()) in taken:
+            continue
+        digits = V.only_digits(raw.translate(P.OCR_DIGITS))
+        if len(digits) != 13 or not V.registration_birth_ok(digits) or V.only_digits(raw) == raw.replace("-", ""):
+            continue  # the plain form is the strict pattern's job
+        is_rrn = digits[6] in "1234"
+        ok = V.rrn_checksum_ok(digits) if is_rrn else V.frn_checksum_ok(digits)
         out.append(Span(m.start(), m.end(), "rrn" if is_rrn else "frn", 1.0 if ok else 0.5))
     return out
 
@@ -87,7 +124,11 @@ def detect_phone_kr(text: str) -> list[Span]:
             continue  # bare landline or 10-digit runs are too often order numbers
         if m.group(0).endswith("0000") and not m.group("mid").strip("0"):
             continue  # 02-0000-0000: a form placeholder
-        out.append(Span(m.start(), m.end(), "phone", 1.0))
+        shown = sum(c.isdigit() for c in m.group("mid") + m.group("last"))
+        masked = shown < len(m.group("mid")) + 4
+        if masked and shown < 2:
+            continue  # 010-****-****: nothing left to identify anyone
+        out.append(Span(m.start(), m.end(), "phone", 0.5 if masked else 1.0))
     return out
 
 
@@ -130,8 +171,9 @@ def detect_driver(text: str) -> list[Span]:
     """Driver licence RR-YY-NNNNNN-CC (region 11-26, 28); the bare 12-digit form needs a context word."""
     out = []
     for m in P.DRIVER.finditer(text):
-        if not m.group(1) and (_glued(text, m.start(), m.end())
-                               or not _has_context(text, m.start(), P.DRIVER_CONTEXT)):
+        if _glued(text, m.start(), m.end()):
+            continue  # serial and model codes: SN11-22-123456-12, A11-22-123456-12B
+        if not m.group(1) and not _has_context(text, m.start(), P.DRIVER_CONTEXT):
             continue
         out.append(Span(m.start(), m.end(), "driver_license", 1.0 if m.group(1) else 0.8))
     return out
@@ -171,6 +213,8 @@ def detect_bank_account(text: str) -> list[Span]:
         body = m.group(0)
         if not 10 <= sum(c.isdigit() for c in body) <= 16:
             continue
+        if V.date_prefix(body) or text.startswith(":", m.end()) or text[max(0, m.start() - 1):m.start()] == ":":
+            continue  # 2024-03-15 14:22:33 near a bank or messenger name is a timestamp
         words = P.ACCOUNT_WORDS
         if body.isdigit():  # a bare run needs an account word, not just a bank name, and no glue
             if _glued(text, m.start(), m.end()):
@@ -182,17 +226,39 @@ def detect_bank_account(text: str) -> list[Span]:
 
 
 def detect_ipv4(text: str) -> list[Span]:
+    """Dotted quads that are not versions; a port right after belongs to the span."""
     out = []
     for m in P.IPV4.finditer(text):
-        s = m.start()
+        s, e = m.start(), m.end()
         if s and (text[s - 1].isalpha() or text[s - 1] == "_"):
             continue
-        if P.VERSION_CONTEXT.search(text, max(0, s - 12), s) or not V.ipv4_ok(m.group(0)):
+        port = P.PORT_AFTER.match(text, e)
+        ip_word = P.IP_WORDS.search(text, max(0, s - IP_WORD_BEFORE), s)
+        short = all(len(p) == 1 for p in m.group(0).split("."))
+        if not V.ipv4_ok(m.group(0), single_digits=bool(ip_word or port) or not short):
             continue
-        if _in_number_data(text, s, m.end()):
+        if port is None and _version_like(text, s, e, ip_word):
             continue
-        out.append(Span(s, m.end(), "ip", 1.0))
+        if _in_number_data(text, s, e):
+            continue
+        out.append(Span(s, port.end() if port else e, "ip", 1.0))
     return out
+
+
+#: How far before a dotted quad to look for a network or version word (characters).
+IP_WORD_BEFORE = 25
+
+
+def _version_like(text: str, start: int, end: int, ip_word) -> bool:
+    """A product or version word before it, or a version word after it (``Java 1.8.0.292``)."""
+    if P.VERSION_CONTEXT.search(text, max(0, start - 12), start) or P.VERSION_AFTER.match(text, end):
+        return True
+    ver = max(P.VERSION_WORDS.finditer(text, max(0, start - IP_WORD_BEFORE), start), key=lambda m: m.start(),
+              default=None)
+    if ver is not None and (ip_word is None or ip_word.start() < ver.start()):
+        return True
+    prod = P.PRODUCT_BEFORE.search(text, max(0, start - 32), start)
+    return prod is not None and not P.IP_WORDS.fullmatch(prod.group(1))
 
 
 def _in_number_data(text: str, start: int, end: int) -> bool:
@@ -302,6 +368,11 @@ def detect_address(text: str) -> list[Span]:
     return out
 
 
+def detect_name(text: str) -> list[Span]:
+    """Korean personal names from context cues, default cues (``stages.pii.names``)."""
+    return _names.detect_name(text)
+
+
 @dataclass(frozen=True)
 class Detector:
     name: str
@@ -329,8 +400,12 @@ DETECTORS: tuple[Detector, ...] = (
     Detector("ipv6", ("ip",), detect_ipv6),
     Detector("ipv4", ("ip",), detect_ipv4),
     Detector("address", ("address",), detect_address),
+    Detector("name", ("name",), detect_name),
 )
 _PRIORITY = {d.name: i for i, d in enumerate(DETECTORS)}
+
+
+from stages.pii import names as _names  # noqa: E402  (names.py builds on ``Span`` above)
 
 
 def detectors_for(types: Iterable[str]) -> list[Detector]:

@@ -18,6 +18,8 @@ from core.schema import REJECT_COLUMN
 from core.stage import Stage, StageConfig
 from core.stats import StageStats
 from stages.pii.detectors import Detector, detectors_for, fold, resolve
+from stages.pii.name_cues import DEFAULT_NAME_CUES, NAME_CUES
+from stages.pii.names import NameDetector
 from stages.pii.patterns import FOLD_PREFILTER, PII_TYPES, PREFILTER_GROUPS, PREFILTERS
 from stages.pii.replacement import Action, apply_spans
 
@@ -35,6 +37,9 @@ class PiiConfig(StageConfig):
         default_factory=dict,
         description="per-type action: replace | mask | drop | count | off (keys: stages.pii.PII_TYPES)")
     prefilter: bool = Field(True, description="skip documents the batch-level RE2 prefilters rule out")
+    name_cues: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_NAME_CUES),
+        description=f"context cues that mark a Korean personal name; any of {list(NAME_CUES)}")
 
     @field_validator("actions")
     @classmethod
@@ -42,6 +47,14 @@ class PiiConfig(StageConfig):
         unknown = sorted(set(v) - set(PII_TYPES))
         if unknown:
             raise ValueError(f"unknown PII types {unknown}; known: {list(PII_TYPES)}")
+        return v
+
+    @field_validator("name_cues")
+    @classmethod
+    def _known_cues(cls, v: list[str]) -> list[str]:
+        unknown = sorted(set(v) - set(NAME_CUES))
+        if unknown:
+            raise ValueError(f"unknown name cues {unknown}; known: {list(NAME_CUES)}")
         return v
 
     def action_for(self, pii_type: str) -> Action:
@@ -85,6 +98,9 @@ class PiiStage(Stage):
         self._actions: dict[str, Action] = {t: cfg.action_for(t) for t in PII_TYPES}
         self._types = {t for t, a in self._actions.items() if a != "off"}
         self._detectors: list[Detector] = detectors_for(self._types)
+        if set(cfg.name_cues) != set(DEFAULT_NAME_CUES):
+            self._detectors = [Detector(d.name, d.types, NameDetector(cfg.name_cues)) if d.name == "name" else d
+                               for d in self._detectors]
         self._drop_types = [t for t in PII_TYPES if self._actions[t] == "drop"]
         self._type_index = {t: i for i, t in enumerate(PII_TYPES)}
         self._hit_rate: dict[str, float] = {}
@@ -118,7 +134,8 @@ class PiiStage(Stage):
                 self._hit_rate[group] = 0.8 * self._hit_rate.get(group, 0.0) + 0.2 * rows.size / n
                 if not rows.size:
                     continue
-                sub = col if rows.size == n else col.take(pa.array(rows))
+                one = len(active) == 1 and len(_patterns(active[0])) == 1 and not dense  # union = member
+                sub = col if rows.size == n or one else col.take(pa.array(rows))
             for m in active:
                 pats = _patterns(m)
                 hit = np.ones(rows.size, bool) if len(active) == 1 and not dense else _match(sub, pats[0])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from collections import Counter
 
 #: Latest two-digit birth year accepted for 2000s-born registration numbers (gender digit 3/4/7/8).
@@ -132,10 +133,11 @@ def iban_ok(candidate: str) -> bool:
     return int(num) % 97 == 1
 
 
-def ipv4_ok(candidate: str) -> bool:
-    """A routable-looking IPv4 address (not loopback, unspecified, netmask or a version-like 1.2.3.4)."""
+def ipv4_ok(candidate: str, single_digits: bool = False) -> bool:
+    """A routable-looking IPv4 address (not loopback, unspecified, netmask); ``single_digits``
+    admits all-one-digit quads such as 8.8.8.8, which without a network word are mostly versions."""
     parts = candidate.split(".")
-    if len(parts) != 4 or all(len(p) == 1 for p in parts):
+    if len(parts) != 4 or (not single_digits and all(len(p) == 1 for p in parts)):
         return False
     try:
         ip = ipaddress.IPv4Address(candidate)
@@ -148,13 +150,24 @@ def ipv4_ok(candidate: str) -> bool:
 
 def ipv6_ok(candidate: str) -> bool:
     """A real IPv6 address with at least three non-empty groups (not loopback/unspecified, not a time)."""
-    if sum(1 for g in candidate.split(":") if g) < 3:
-        return False
+    groups = [g for g in candidate.split(":") if g]
+    if len(groups) < (2 if "::" in candidate else 3) or not any(c.isdigit() for c in candidate):
+        return False  # fe80::1 and 2001:db8:: are addresses; a::b and 12:30:45 are not
+    if len(groups) < 3 and max(len(g) for g in groups) < 3:
+        return False  # 6::9 in minified script
     try:
         ip = ipaddress.IPv6Address(candidate)
     except ValueError:
         return False
     return not (ip.is_loopback or ip.is_unspecified)
+
+
+_DATE_PREFIX = re.compile(r"(?:19|20)[0-9]{2}[-./ ]?(?:0[1-9]|1[0-2])[-./ ]?(?:0[1-9]|[12][0-9]|3[01])")
+
+
+def date_prefix(s: str) -> bool:
+    """``s`` starts with a YYYY-MM-DD date (any or no separator): a timestamp, not an account."""
+    return _DATE_PREFIX.match(s) is not None
 
 
 def shannon_entropy(s: str) -> float:

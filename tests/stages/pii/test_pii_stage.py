@@ -55,9 +55,10 @@ def test_registered_and_columns() -> None:
     assert text[1] == DOCS[1]
     assert text[2] == "mail me: <|pii:email|> or call <|pii:phone|>"
     assert text[3] is None and text[4] == ""
-    assert text[5] == "국민은행 <|pii:bank_account|> 예금주 홍길동, 카드 <|pii:credit_card|>"
+    # 예금주 (account holder) labels a name; "홍길동 연락처" has no cue, so that name stays
+    assert text[5] == "국민은행 <|pii:bank_account|> 예금주 <|pii:name|>, 카드 <|pii:credit_card|>"
     assert out.column("pii_phone").to_pylist() == [1, 0, 1, 0, 0, 0]
-    assert out.column("pii_total").to_pylist() == [2, 0, 2, 0, 0, 2]
+    assert out.column("pii_total").to_pylist() == [2, 0, 2, 0, 0, 3]
     assert stats.extra["pii.phone"] == 2 and stats.extra["pii.rrn"] == 1 and stats.extra["pii.email"] == 1
     assert stats.extra["pii.docs_with_pii"] == 3
     assert REJECT_COLUMN not in out.column_names
@@ -171,7 +172,11 @@ def test_real_korean_text_has_few_detections() -> None:
     """KLUE premises (news, reviews, wiki) carry almost no PII: false positives stay rare."""
     docs = _real_docs()[:60]
     out, _ = _run({}, docs)
-    assert out.column("pii_total").to_numpy().sum() <= 1
+    names = out.column("pii_name").to_numpy().sum()
+    assert out.column("pii_total").to_numpy().sum() - names <= 1
+    # names here are people written with 씨 or a title (private persons and some celebrities in news,
+    # read by hand); public-office titles (대통령, 의원, 장관) are not cues, so politicians stay
+    assert names <= 20
 
 
 def test_large_string_and_null_columns() -> None:
