@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
 from core.io import AtomicParquetWriter, read_json, write_json_atomic
+from core.limits import ReadLimits
 from core.readers import RAW_COLUMNS, InputFile, read_batches
 from core.schema import BASE_FIELDS
 from core.stage import GlobalStage, RunContext, Stage, StageSpec, apply_stage, stage_ref
@@ -53,6 +54,9 @@ class ShardTask:
     reads_raw_input: bool
     #: Write kept rows to ``<dir>/<column>=<value>/<name>`` per value of this column instead.
     partition_by: str | None = None
+    #: The caller's id field in JSONL/Parquet input, and the reader's caps (``ReadLimits`` fields).
+    id_field: str | None = "id"
+    read_limits: dict[str, int] | None = None
 
     def done(self) -> bool:
         return Path(self.stats_path).exists()
@@ -178,8 +182,10 @@ def run_shard(task: ShardTask, stages: Sequence[Stage]) -> list[dict[str, Any]]:
     out = _PartitionedWriter(Path(task.output_path), task.partition_by)
     input_schema: pa.Schema | None = None
     try:
+        limits = ReadLimits(**task.read_limits) if task.read_limits else None
         for batch in read_batches(Path(task.input_path), task.input_format, task.source,  # type: ignore[arg-type]
-                                  task.batch_rows, read_stats, task.text_field, task.input_name):
+                                  task.batch_rows, read_stats, task.text_field, task.input_name,
+                                  task.id_field, limits):
             input_schema = input_schema or batch.schema
             for k, (st, st_stats) in enumerate(zip(stages, stats)):
                 if batch.num_rows == 0:
@@ -326,11 +332,11 @@ def run_map_segment(ctx: LocalContext | RayContext, specs: StageSpecs,
     """Run fused map stages over every input shard (skipping finished ones); return per-shard stats."""
     stats_dir = seg_dir / "_stats"
     tasks = []
-    for i, (path, fmt, source, text_field, input_name) in enumerate(inputs):
+    for i, (path, fmt, source, text_field, input_name, id_field, limits) in enumerate(inputs):
         name = f"part-{i:05d}"
         tasks.append(ShardTask(
             index=i, input_path=str(path), input_format=fmt, source=source, text_field=text_field,
-            input_name=input_name,
+            input_name=input_name, id_field=id_field, read_limits=limits.model_dump(),
             output_path=str(seg_dir / f"{name}.parquet"), stats_path=str(stats_dir / f"{name}.json"),
             rejects_path=str(rejects_dir / f"{name}.parquet") if rejects_dir else None,
             batch_rows=batch_rows, reads_raw_input=reads_raw_input, partition_by=partition_by))
