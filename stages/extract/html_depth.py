@@ -4,8 +4,8 @@ Resiliparse's extractor takes time quadratic in nesting depth (10,000 nested ``<
 100,000 crash the process), so pages nested deeper than a cap are rejected before extraction. The
 estimate runs on the raw bytes with numpy: +1 for an opening tag, -1 for a closing tag, ignoring
 void elements (``<br>``, ``<img>`` ...) and the elements an HTML parser closes implicitly
-(``<p>``, ``<li>``, ``<td>`` ...), so sloppy real pages do not look deep. Pages with fewer tags than
-the cap are never scanned.
+(``<p>``, ``<li>``, ``<td>`` ...), so sloppy real pages do not look deep. Pages with fewer opening
+tags than the cap (almost all real ones) are never scanned.
 """
 
 from __future__ import annotations
@@ -32,17 +32,17 @@ _NEUTRAL_KEYS = np.array(sorted(_key(n) for n in _NEUTRAL), dtype=np.uint64)
 def depth_over(body: bytes, limit: int) -> bool:
     """Whether the estimated nesting depth of ``body`` exceeds ``limit`` (never below the true depth
     of well-formed markup, but over-estimating pages that leave formatting tags open)."""
-    if body.count(b"<") <= limit:  # depth cannot exceed the number of tags
-        return False
     arr = np.frombuffer(body, dtype=np.uint8)
-    lt = np.flatnonzero(arr == 0x3C)  # '<'
-    lt = lt[lt < len(arr) - _NAME_BYTES - 1]  # tags in the last bytes cannot change the answer much
+    is_lt = arr[: max(0, len(arr) - _NAME_BYTES - 1)] == 0x3C  # '<' (tags in the last bytes hardly matter)
+    if np.count_nonzero(is_lt) <= limit:  # depth cannot exceed the number of tags ...
+        return False
+    lt = np.flatnonzero(is_lt)
     closing = arr[lt + 1] == 0x2F  # '/'
+    if len(lt) - np.count_nonzero(closing) <= limit:  # ... nor the number of opening tags
+        return False
     start = lt + 1 + closing
     first = arr[start] | 0x20
     tag = (first >= 0x61) & (first <= 0x7A)
-    if np.count_nonzero(tag) <= limit:
-        return False
     start, closing = start[tag], closing[tag]
     names = arr[start[:, None] + _COLUMNS] | 0x20  # lower case (digits are unaffected)
     alnum = ((names >= 0x61) & (names <= 0x7A)) | ((names >= 0x30) & (names <= 0x39))
