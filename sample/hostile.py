@@ -67,7 +67,7 @@ def write_huge_record_warc(path: Path, body_mib: int = 128) -> Path:
 
 
 def write_deep_html_warc(path: Path, depth: int = 100_000) -> Path:
-    """A page of ``depth`` nested ``<div>`` elements (enough to crash a recursive extractor)."""
+    """A page of ``depth`` nested ``<div>`` elements (seconds to minutes of extractor time)."""
     body = b"<html><body>" + b"<div>" * depth + b"<p>deep</p>" + b"</div>" * depth + b"</body></html>"
     path.write_bytes(warc_member("response", "https://deep.example/", http_response(body), 3) + normal_page())
     return path

@@ -1,7 +1,7 @@
 """A fast upper estimate of HTML element nesting depth, to keep pathological pages from the extractor.
 
-Resiliparse's extractor takes time quadratic in nesting depth (10,000 nested ``<div>`` take seconds,
-100,000 crash the process), so pages nested deeper than a cap are rejected before extraction. The
+Resiliparse's extractor takes time quadratic in nesting depth (10,000 nested ``<div>`` take ~7 s,
+20,000 ~40 s, 100,000 more than 90 s), so pages nested deeper than a cap are rejected before extraction. The
 estimate runs on the raw bytes with numpy: +1 for an opening tag, -1 for a closing tag, ignoring
 void elements (``<br>``, ``<img>`` ...) and the elements an HTML parser closes implicitly
 (``<p>``, ``<li>``, ``<td>`` ...), so sloppy real pages do not look deep. Pages with fewer opening
