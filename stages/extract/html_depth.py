@@ -30,8 +30,11 @@ _NEUTRAL_KEYS = np.array(sorted(_key(n) for n in _NEUTRAL), dtype=np.uint64)
 
 
 def depth_over(body: bytes, limit: int) -> bool:
-    """Whether the estimated nesting depth of ``body`` exceeds ``limit`` (never below the true depth
-    of well-formed markup, but over-estimating pages that leave formatting tags open)."""
+    """Whether the estimated nesting depth of ``body`` exceeds ``limit``.
+
+    Exact for well-formed markup of counted elements; it leaves out the implicitly closed ones
+    (a table nests through ``tr``/``td`` uncounted) and over-counts formatting tags left open.
+    """
     arr = np.frombuffer(body, dtype=np.uint8)
     is_lt = arr[: max(0, len(arr) - _NAME_BYTES - 1)] == 0x3C  # '<' (tags in the last bytes hardly matter)
     if np.count_nonzero(is_lt) <= limit:  # depth cannot exceed the number of tags ...
