@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
 from core.io import AtomicParquetWriter, read_json, write_json_atomic
+from core.limits import ReadLimits
 from core.markers import Damage, discard, file_record, marker_damage
 from core.readers import RAW_COLUMNS, InputFile, read_batches
 from core.schema import BASE_FIELDS
@@ -58,6 +59,9 @@ class ShardTask:
     partition_by: str | None = None
     #: Folder the marker's file records are relative to (the run directory).
     root: str = "."
+    #: The caller's id field in JSONL/Parquet input, and the reader's caps (``ReadLimits`` fields).
+    id_field: str | None = "id"
+    read_limits: dict[str, int] | None = None
 
     def done(self) -> bool:
         return Path(self.stats_path).exists()
@@ -187,8 +191,10 @@ def run_shard(task: ShardTask, stages: Sequence[Stage]) -> list[dict[str, Any]]:
     input_schema: pa.Schema | None = None
     rejected_files: list[Path] = []
     try:
+        limits = ReadLimits(**task.read_limits) if task.read_limits else None
         for batch in read_batches(Path(task.input_path), task.input_format, task.source,  # type: ignore[arg-type]
-                                  task.batch_rows, read_stats, task.text_field, task.input_name):
+                                  task.batch_rows, read_stats, task.text_field, task.input_name,
+                                  task.id_field, limits):
             input_schema = input_schema or batch.schema
             for k, (st, st_stats) in enumerate(zip(stages, stats)):
                 if batch.num_rows == 0:
@@ -285,7 +291,7 @@ class RayContext(RunContext):
             if address:
                 ray.init(address=address, log_to_driver=False)
             else:
-                ray.init(num_cpus=num_cpus or max(workers, 1), include_dashboard=False,
+                ray.init(address="local", num_cpus=num_cpus or max(workers, 1), include_dashboard=False,
                          log_to_driver=False)
             # A Ray this process started goes down with it on a normal exit or SIGTERM (the CLI turns
             # SIGTERM into an exit); after SIGKILL its workers notice the lost driver on their own.
@@ -349,11 +355,11 @@ def run_map_segment(ctx: LocalContext | RayContext, specs: StageSpecs,
     root = Path(root) if root is not None else seg_dir.parent.parent
     stats_dir = seg_dir / "_stats"
     tasks = []
-    for i, (path, fmt, source, text_field, input_name) in enumerate(inputs):
+    for i, (path, fmt, source, text_field, input_name, id_field, limits) in enumerate(inputs):
         name = f"part-{i:05d}"
         tasks.append(ShardTask(
             index=i, input_path=str(path), input_format=fmt, source=source, text_field=text_field,
-            input_name=input_name,
+            input_name=input_name, id_field=id_field, read_limits=limits.model_dump(),
             output_path=str(seg_dir / f"{name}.parquet"), stats_path=str(stats_dir / f"{name}.json"),
             rejects_path=str(rejects_dir / f"{name}.parquet") if rejects_dir else None,
             batch_rows=batch_rows, reads_raw_input=reads_raw_input, partition_by=partition_by,

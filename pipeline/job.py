@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from core.config import JobError
+from core.limits import ReadLimits
 from core.readers import InputFile, InputFormat
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
@@ -27,6 +28,8 @@ class InputSpec(_Strict):
     format: InputFormat = "auto"
     source: str | None = Field(None, description="source name for these documents (default: input kind)")
     text_field: str = "text"
+    id_field: str | None = Field(
+        "id", description="JSONL/Parquet field with the caller's document id, kept as the id (null: generate ids)")
     embedded: Literal["demo"] | None = Field(None, description="use the bundled generated sample")
     demo_pages: int | None = Field(None, gt=0, description="pages in the embedded sample (all shards)")
     demo_shards: int = Field(4, gt=0, le=256, description="WARC files the embedded sample is split into")
@@ -66,6 +69,8 @@ class JobConfig(_Strict):
     report: bool = Field(True, description="write the statistics report (report/index.html) at the end")
     seed: int = 0
     ray: RaySpec = Field(default_factory=RaySpec)
+    reader: ReadLimits = Field(default_factory=ReadLimits,
+                               description="caps on one record's body and one JSONL line while reading inputs")
     # Downstream steps of an end-to-end kickoff (validated by their own models, see pipeline/kickoff.py).
     tokenizer: dict[str, Any] | None = Field(None, description="train the tokenizer on the final corpus")
     tokenizer_eval: dict[str, Any] | None = Field(None, description="options of the tokenizer evaluation")
@@ -137,7 +142,8 @@ class JobConfig(_Strict):
                 per_shard = max(1, (spec.demo_pages or DEMO_DEFAULT_PAGES) // spec.demo_shards)
                 for k in range(spec.demo_shards):
                     path = ensure_demo_warc(self.run_dir / "input", seed=self.seed * 1000 + k, n_pages=per_shard)
-                    files.append(InputFile(path, "warc", source, spec.text_field, path.name))
+                    files.append(InputFile(path, "warc", source, spec.text_field, path.name, spec.id_field,
+                                           self.reader))
                 continue
             matched: list[tuple[Path, str]] = []
             for pattern in spec.paths:
@@ -153,8 +159,8 @@ class JobConfig(_Strict):
                 raise JobError(f"inputs[{i}]: input not found: {', '.join(missing[:5])}")
             if not matched:
                 raise JobError(f"inputs[{i}]: no file matches {spec.paths}")
-            files.extend(InputFile(p, spec.format, source, spec.text_field, Path(name).as_posix())
-                         for p, name in matched)
+            files.extend(InputFile(p, spec.format, source, spec.text_field, Path(name).as_posix(),
+                                   spec.id_field, self.reader) for p, name in matched)
         seen: dict[tuple[str, str], Path] = {}
         for f in files:
             other = seen.setdefault((f.source, f.name), f.path)

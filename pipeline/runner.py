@@ -110,7 +110,8 @@ def _run_locked(job: JobConfig, executor: str | None) -> RunResult:
     # Each segment folder is named by a stamp of everything its bytes depend on (stage configs,
     # seed, batch size, partitioning, the inputs or the upstream stamp): a changed job never resumes
     # from shards another configuration wrote.
-    upstream = stamp("inputs", [_file_identity(f.path, run_dir) + [f.format, f.source, f.text_field, f.name]
+    upstream = stamp("inputs", [_file_identity(f.path, run_dir) + [f.format, f.source, f.text_field, f.name,
+                                                                   f.id_field, f.limits.model_dump()]
                                 for f in inputs], length=10)
     seg_names = []
     for k, seg in enumerate(segments):

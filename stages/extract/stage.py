@@ -13,6 +13,7 @@ from core.readers import RAW_COLUMNS
 from core.stage import Stage, StageConfig
 from core.stats import StageStats
 from stages.extract.charset import decode_html
+from stages.extract.html_depth import depth_over
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,8 @@ class ExtractConfig(StageConfig):
     engine: Literal["resiliparse", "trafilatura"] = Field(
         "trafilatura", description="HTML main-text engine (see BENCHMARKS.md for the F1/speed trade-off)")
     max_bytes: int = Field(2_000_000, gt=0, description="records larger than this are rejected as oversized")
+    max_html_depth: int = Field(2048, gt=0, description="pages whose estimated element nesting is deeper "
+                                                        "are rejected as html_too_deep (see html_depth.py)")
     keep_truncated: bool = Field(False, description="keep records the crawler truncated (WARC-Truncated)")
     max_replacement_ratio: float = Field(0.005, ge=0, le=1,
                                          description="max share of U+FFFD when no charset decodes cleanly")
@@ -104,6 +107,8 @@ class Extract(Stage):
             return "non_html"
         if b"\x00" in body[:4096] and not body.startswith((b"\xff\xfe", b"\xfe\xff")):
             return "binary"
+        if mime != "text/plain" and depth_over(body, cfg.max_html_depth):
+            return "html_too_deep"
         return None
 
     def _extract(self, html: str, ctype: str | None) -> str | None:

@@ -40,6 +40,8 @@ CASES = {
     "truncated": (_row(ARTICLE.encode(), truncated="length"), "truncated"),
     "undecodable": (_row(bytes(range(128, 256)) * 200, "text/html; charset=utf-8"), "undecodable"),
     "no_text": (_row(b"<html><head><script>var a=1;</script></head><body></body></html>"), "no_text"),
+    "too_deep": (_row(b"<html><body>" + b"<div>" * 5000 + ARTICLE.encode() + b"</div>" * 5000 + b"</body></html>"),
+                 "html_too_deep"),
 }
 
 
