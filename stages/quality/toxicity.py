@@ -11,7 +11,9 @@ Every lexicon term becomes one regular expression that also matches the usual wa
   or more syllables.
 
 Benign words containing a term (``시발점``, ``병신년``, ``5개년``) are blanked out first
-(``ko_allow.txt``). Matching is one RE2 pass per category over a batch (Arrow ``count_substring_regex``),
+(``ko_allow.txt``), and so are short quoted spans (``'김치녀' 같은 혐오 표현``): reporting and research
+mention slurs in quotes, abuse uses them bare. (Someone quoting to evade is not caught by the lexicon;
+the classifier can be trained for that.) Matching is one RE2 pass per category over a batch (Arrow ``count_substring_regex``),
 so the cost is a few regex passes, not a Python loop per word.
 """
 
@@ -41,6 +43,8 @@ _KEY_T = [""] + "r r rt s sw sg e f fr fa fq ft fx fv fg a q qt t t d w c z x v 
 _NOISE = r"[0-9!-/:-@\[-`{-~·•°ㆍ…]{0,3}"
 #: What may separate spaced-out syllables.
 _SPACED = r"[\s0-9!-/:-@\[-`{-~·•°ㆍ…]{1,3}"
+#: A quoted mention: up to 12 characters between quotation marks on one line.
+_QUOTED = "[\"'‘’“”「」『』<>《》〈〉][^\"'‘’“”「」『』<>《》〈〉\n]{1,12}[\"'‘’“”「」『』<>《》〈〉]"
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,7 @@ def toxicity_signals(text: pa.Array, lexicon_path: str | None = None,
     t = pc.utf8_lower(pc.fill_null(text, ""))
     if lex.allow:
         t = pc.replace_substring_regex(t, lex.allow, " ")
+    t = pc.replace_substring_regex(t, _QUOTED, " ")
     hits = _count(t, lex.all_terms)
     hate = _count(t, lex.hate)
     words = _count(text, r"\S+")

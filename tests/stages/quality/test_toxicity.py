@@ -67,7 +67,7 @@ def test_quality_stage_columns_and_conservative_filter() -> None:
     res = apply_stage(stage, pa.table({"id": ["a", "b"], "text": [toxic_page, report]}), StageStats("quality"))
     assert res.kept.column("id").to_pylist() == ["b"]
     assert res.rejected.column("reject_reason").to_pylist() == ["toxic_lexicon"]
-    assert res.kept.column("toxic_lexicon_hits").to_pylist() == [1.0]
+    assert res.kept.column("toxic_lexicon_hits").to_pylist() == [0.0]  # a quoted mention
     assert res.kept.column("toxicity_score").to_pylist() == [None]  # no model configured
     off = QualityStage({"filters": ["toxicity"], "languages": {"ko": {"toxicity": {"max_lexicon_ratio": None}}}})
     res = apply_stage(off, pa.table({"id": ["a"], "text": [toxic_page]}), StageStats("quality"))
@@ -146,3 +146,8 @@ def test_kiwi_path_matches_fast_path_on_alpha_ratio_where_tokens_agree() -> None
         out = apply_stage(st, pa.table({"id": ["x"], "text": [text]}), StageStats("quality")).kept
         rows[tok] = out.column("gq_alpha_words_ratio").to_pylist()[0]
     assert rows["korean"] == pytest.approx(rows["kiwi"]) == pytest.approx(3 / 7)
+
+
+def test_quoted_mentions_are_not_counted() -> None:
+    texts = ["보고서는 '김치녀' 같은 혐오 표현이 늘었다고 밝혔다", "「틀딱」이라는 말은 노인 비하다", "김치녀 꺼져"]
+    assert _hits(texts).tolist() == [0, 0, 1]
