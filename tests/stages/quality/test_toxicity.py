@@ -151,3 +151,15 @@ def test_kiwi_path_matches_fast_path_on_alpha_ratio_where_tokens_agree() -> None
 def test_quoted_mentions_are_not_counted() -> None:
     texts = ["보고서는 '김치녀' 같은 혐오 표현이 늘었다고 밝혔다", "「틀딱」이라는 말은 노인 비하다", "김치녀 꺼져"]
     assert _hits(texts).tolist() == [0, 0, 1]
+
+
+def test_cli_spelling_reaches_the_trainer(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "좋은 영화", "label": "maybe"}\n', encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "quality", "train-toxicity", "--input", str(bad),
+                        "--output", str(tmp_path / "m.bin")], cwd=Path(__file__).resolve().parents[3],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "bad.jsonl:1" in r.stderr
