@@ -6,7 +6,6 @@ import argparse
 import importlib
 import json
 import logging
-import shutil
 import signal
 import sys
 from collections.abc import Callable
@@ -16,7 +15,6 @@ from typing import Any
 import yaml
 
 from core.io import is_no_space
-from core.readers import InputFile
 from core.runlock import RunDirBusy
 from pipeline.job import JobError
 
@@ -27,6 +25,8 @@ DEMO_JOB = Path(__file__).resolve().parents[1] / "jobs" / "demo.yaml"
 #: Subcommands implemented by other packages: name -> (module, function, help).
 DELEGATED: dict[str, tuple[str, str, str]] = {
     "quality-train": ("stages.quality.classifier", "train_main", "train the fastText quality classifier"),
+    "quality-train-toxicity": ("stages.quality.toxicity_model", "train_toxicity_main",
+                               "train the fastText toxicity classifier from labelled JSONL/Parquet"),
     "tokenizer-train": ("tokenizer.cli", "train_main", "train the tokenizer from a corpus"),
     "tokenizer-eval": ("tokenizer.cli", "eval_main", "evaluate a trained tokenizer"),
     "pack": ("tokenizer.pack", "main", "tokenize a corpus into packed Megatron/nanotron shards"),
@@ -36,7 +36,8 @@ DELEGATED: dict[str, tuple[str, str, str]] = {
     "sft": ("sft.build", "main", "SFT data: 'axk1 sft build JOB.yaml' curates, mixes and packs chat data"),
 }
 #: Two-word spellings accepted for delegated commands (``axk1 tokenizer train``).
-ALIASES = {("quality", "train"): "quality-train", ("tokenizer", "train"): "tokenizer-train",
+ALIASES = {("quality", "train"): "quality-train", ("quality", "train-toxicity"): "quality-train-toxicity",
+           ("tokenizer", "train"): "tokenizer-train",
            ("tokenizer", "eval"): "tokenizer-eval"}
 
 
@@ -83,47 +84,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_stage(args: argparse.Namespace) -> int:
-    """Run one stage over one input file and write the kept documents to OUTPUT."""
-    import pyarrow as pa
-    from pydantic import ValidationError
+    """Run one stage (map or global) over a file or a folder and write the kept documents to OUTPUT."""
+    from pipeline.stage_cmd import run_stage
 
-    from core.executors import LocalContext, run_map_segment
-    from core.io import write_parquet_atomic
-    from core.stage import GlobalStage
-    from core.stats import funnel, merge_stage_lists
-    from pipeline.job import _short
-    from pipeline.registry import build_stage, resolve_specs
-
-    options = _parse_sets(args.set or [])
-    try:
-        stage = build_stage(args.name, options)
-    except KeyError as exc:
-        raise JobError(str(exc.args[0])) from None
-    except ValidationError as exc:
-        raise JobError(f"stage {args.name}: {_short(exc)}") from None
-    if not Path(args.input).is_file():
-        raise JobError(f"--input {args.input}: no such file")
-    if isinstance(stage, GlobalStage):
-        raise JobError(f"stage {args.name!r} needs the whole corpus; run it inside a job with 'axk1 run'")
-    out = Path(args.output)
-    work = out.parent / f".{out.stem}.work"
-    shutil.rmtree(work, ignore_errors=True)  # one-off run: never resume someone else's shard
-    ctx = LocalContext(1, 0, work / "scratch")
-    source_file = InputFile(Path(args.input), args.format, args.source, "text", Path(args.input).name)
-    stats = run_map_segment(ctx, resolve_specs([(args.name, options)]), [source_file],
-                            work / "out", work / "rejects" if args.rejects else None, args.batch_rows,
-                            reads_raw_input=True, desc=args.name)
-    (work / "out" / "part-00000.parquet").replace(out)
-    if args.rejects:
-        produced = work / "rejects" / args.name / "part-00000.parquet"
-        if produced.exists():
-            produced.replace(Path(args.rejects))
-        else:  # nothing rejected: an empty file with the reason columns
-            write_parquet_atomic(pa.table({"id": pa.array([], pa.string()),
-                                           "reject_stage": pa.array([], pa.string()),
-                                           "reject_reason": pa.array([], pa.string())}), Path(args.rejects))
-    shutil.rmtree(work, ignore_errors=True)
-    print(json.dumps(funnel(merge_stage_lists(stats)), ensure_ascii=False, indent=2))
+    result = run_stage(args.name, _parse_sets(args.set or []), Path(args.input), Path(args.output),
+                       Path(args.rejects) if args.rejects else None, fmt=args.format, source=args.source,
+                       batch_rows=args.batch_rows, workers=args.workers, seed=args.seed)
+    print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0
 
 
@@ -173,14 +140,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_options(d)
     d.set_defaults(fn=cmd_demo)
 
-    s = sub.add_parser("stage", help="run one stage over one input file")
+    s = sub.add_parser("stage", help="run one stage (map or global) over a file or a folder of files")
     s.add_argument("name")
-    s.add_argument("--input", required=True)
-    s.add_argument("--output", required=True)
+    s.add_argument("--input", required=True, help="a WARC/ARC/JSONL/Parquet file, or a folder of them")
+    s.add_argument("--output", required=True, help="OUT.parquet (one file) or a folder (one shard per input)")
     s.add_argument("--format", default="auto", choices=["auto", "warc", "arc", "jsonl", "parquet"])
     s.add_argument("--source", default="input")
-    s.add_argument("--rejects", help="also write rejected documents here (Parquet)")
+    s.add_argument("--rejects", help="also write rejected documents here (a .parquet file or a folder)")
     s.add_argument("--batch-rows", type=int, default=1000)
+    s.add_argument("--workers", type=int, default=1, help="local worker processes (0 = every core)")
+    s.add_argument("--seed", type=int, default=0, help="seed of seeded stages (MinHash, mixing)")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="stage config key")
     s.set_defaults(fn=cmd_stage)
 

@@ -25,8 +25,9 @@ from pydantic import Field
 from core.io import iter_parquet_batches
 from core.stage import GlobalStage, RunContext, StageConfig
 from core.stats import StageStats
-from stages.dedup.hashing import U64, key_row, key_shard
-from stages.dedup.removal import ApplyTask, KeepRule, apply_shard, keep_attribute, select_representatives
+from stages.dedup.hashing import U64
+from stages.dedup.idstore import IdWriter
+from stages.dedup.removal import ApplyTask, KeepRule, apply_shard, cluster_decisions, keep_attribute
 from stages.dedup.scratch import (
     DECISION_DTYPE,
     KEY_DTYPE,
@@ -53,6 +54,10 @@ class ExactDedupConfig(StageConfig):
     score_column: str = "quality_score"
     #: Column added to kept documents: how many documents shared their key (1 = unique).
     count_column: str = "exact_dup_count"
+    #: Columns added to every row: the id of its cluster's first document and of the kept
+    #: document (null for a document whose key no other document shares).
+    cluster_id_column: str = "dup_cluster_id"
+    representative_column: str = "dup_representative_id"
     batch_rows: int = Field(2000, ge=1)
     #: Keys per partition (32 bytes each, ~80 bytes at the sort peak): sets the partition count.
     partition_entries: int = Field(10_000_000, ge=1)
@@ -114,10 +119,11 @@ def key_shard_task(item: tuple[ExactPlan, int, str]) -> dict:
     plan, shard, path = item
     column = "text" if plan.key == "content" else "url"
     names = set(pq.read_schema(path).names)
-    cols = [c for c in (column, plan.score_column) if c in names]
+    cols = [c for c in (column, plan.score_column, "id") if c in names]
     if plan.keep == "longest" and "text" in names and "text" not in cols:
         cols.append("text")
     w = PartitionedWriter(Path(plan.work) / "keys", f"s{shard:06d}", KEY_DTYPE, plan.n_parts)
+    names_w = IdWriter(Path(plan.work) / "names", shard)
     counts = {"rows": 0, "no_key": 0, "missing_score": 0}
     for batch in iter_parquet_batches(Path(path), plan.batch_rows, cols):
         n = batch.num_rows
@@ -134,7 +140,9 @@ def key_shard_task(item: tuple[ExactPlan, int, str]) -> dict:
         counts["rows"] += n
         counts["no_key"] += n - len(rec)
         counts["missing_score"] += missing
+        names_w.add(batch.column("id") if "id" in batch.column_names else None, n)
     w.flush()
+    names_w.close()
     return counts
 
 
@@ -151,13 +159,11 @@ def group_partition_task(item: tuple[ExactPlan, int]) -> dict:
     label = np.cumsum(new).astype(U64)
     sizes = np.bincount(label.astype(np.int64))
     dup = sizes[label.astype(np.int64)] > 1
-    nodes, size, keep = select_representatives(rec["doc"][dup], label[dup], rec["attr"][dup])
-    dec = np.empty(len(nodes), dtype=DECISION_DTYPE)
-    dec["row"], dec["size"], dec["keep"] = key_row(nodes), size, keep
+    dec, shards = cluster_decisions(rec["doc"][dup], label[dup], rec["attr"][dup])
     w = PartitionedWriter(Path(plan.work) / "decisions", f"k{p:05d}", DECISION_DTYPE, plan.n_shards)
-    w.add(dec, key_shard(nodes))
+    w.add(dec, shards)
     w.flush()
-    return {"groups": int(keep.sum()), "max_group": int(size.max()) if len(size) else 0}
+    return {"groups": int(dec["keep"].sum()), "max_group": int(dec["size"].max()) if len(dec) else 0}
 
 
 class ExactDedup(GlobalStage):
@@ -184,7 +190,9 @@ class ExactDedup(GlobalStage):
             tasks = [ApplyTask(stage=self.name, shard=i, input_path=str(p), output_path=str(output_dir / p.name),
                                rejects_path=str(rejects_dir / p.name) if rejects_dir else None,
                                decisions_dir=str(part_dir(work / "decisions", i)), reason=reason,
-                               count_column=cfg.count_column, batch_rows=cfg.batch_rows)
+                               count_column=cfg.count_column, batch_rows=cfg.batch_rows,
+                               ids_dir=str(work / "names"), cluster_column=cfg.cluster_id_column,
+                               representative_column=cfg.representative_column)
                      for i, p in enumerate(inputs)]
             results = ctx.map(apply_shard, tasks, desc="exact_dedup: apply")
         finally:

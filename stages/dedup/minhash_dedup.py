@@ -8,7 +8,8 @@
    Jaccard threshold;
 4. components: in one task when the edges are few, else distributed large-star/small-star rounds;
 5. select: per component partition, one representative per cluster by the keep rule;
-6. apply: per shard, removed rows go to rejects and kept rows get ``dup_cluster_size``.
+6. apply: per shard, removed rows go to rejects; every row gets ``dup_cluster_size``,
+   ``dup_cluster_id`` and ``dup_representative_id``.
 
 Every phase is a ``ctx.map`` over top-level functions (``phases.py``, ``cc_tasks.py``), so it runs on
 local processes or Ray tasks. Phases 1-5 commit their scratch files with a marker (``phase_log.py``):
@@ -30,6 +31,7 @@ from pydantic import Field, model_validator
 
 from core.stage import GlobalStage, RunContext, StageConfig
 from core.stats import StageStats
+from stages.dedup.bands import MIN_RECALL, derive_bands, recall_at
 from stages.dedup.cc_tasks import distributed_components, local_components_task
 from stages.dedup.phase_log import PhaseLog, input_identity
 from stages.dedup.phases import (
@@ -58,8 +60,15 @@ class MinHashDedupConfig(StageConfig):
     #: (robust to Korean spacing variation).
     shingle: Literal["word", "char"] = "word"
     ngram: int = Field(5, ge=1, le=64)
-    num_bands: int = Field(16, ge=1, le=512)
-    rows_per_band: int = Field(7, ge=1, le=64)
+    #: Two documents are near duplicates when the Jaccard similarity of their shingle sets is at
+    #: least this. Verification drops candidates below it, and bands x rows are derived from it.
+    threshold: float = Field(0.8, gt=0.0, le=1.0)
+    #: LSH bands and rows per band; leave both unset to derive them from ``threshold`` and
+    #: ``num_hashes`` (0.8 and 112 give 16 x 7). Set, they must catch >= 50 % of pairs at the threshold.
+    num_bands: int | None = Field(None, ge=1, le=512)
+    rows_per_band: int | None = Field(None, ge=1, le=64)
+    #: Hash budget when bands x rows are derived from the threshold.
+    num_hashes: int = Field(112, ge=1, le=2048)
     #: Documents with fewer words (or characters) get no signature and are never clustered.
     min_units: int = Field(2, ge=1)
     lowercase: bool = True
@@ -67,13 +76,18 @@ class MinHashDedupConfig(StageConfig):
     normalize_digits: bool = True
     #: Characters of a document that are shingled; longer documents are truncated (and counted).
     max_chars: int = Field(2_000_000, ge=1)
-    #: Drop candidate pairs whose exact Jaccard of shingle sets is below ``verify_threshold``.
+    #: Drop candidate pairs whose exact Jaccard of shingle sets is below ``threshold``.
     verify: bool = True
-    verify_threshold: float = Field(0.8, ge=0.0, le=1.0)
+    #: Former name of ``threshold``; when set it must agree with ``threshold`` if both are given.
+    verify_threshold: float | None = Field(None, gt=0.0, le=1.0)
     #: Which document of a cluster survives: first (shard, row), longest text, or highest score.
     keep: KeepRule = "first"
     score_column: str = "quality_score"
     count_column: str = "dup_cluster_size"
+    #: Columns added to every row: the id of its cluster's first document (input order) and the id
+    #: of the kept document; both null for a document in no cluster.
+    cluster_id_column: str = "dup_cluster_id"
+    representative_column: str = "dup_representative_id"
     #: MinHash seed; defaults to the job seed.
     seed: int | None = None
     batch_rows: int = Field(1000, ge=1)
@@ -85,9 +99,29 @@ class MinHashDedupConfig(StageConfig):
 
     @model_validator(mode="after")
     def _check(self) -> MinHashDedupConfig:
-        if self.num_bands * self.rows_per_band > 2048:
+        if self.verify_threshold is not None and "threshold" in self.model_fields_set \
+                and self.verify_threshold != self.threshold:
+            raise ValueError("verify_threshold is the former name of threshold; set only threshold")
+        if (self.num_bands is None) != (self.rows_per_band is None):
+            raise ValueError("set num_bands and rows_per_band together, or neither (derived from threshold)")
+        bands, rows = self.lsh_bands()
+        if bands * rows > 2048:
             raise ValueError("num_bands * rows_per_band must be <= 2048")
+        t = self.jaccard_threshold()
+        if self.num_bands is not None and recall_at(t, bands, rows) < MIN_RECALL:
+            raise ValueError(
+                f"num_bands={bands}, rows_per_band={rows} make only {recall_at(t, bands, rows):.0%} of pairs at "
+                f"threshold={t} LSH candidates (need >= {MIN_RECALL:.0%}); unset both to derive them")
         return self
+
+    def jaccard_threshold(self) -> float:
+        return self.threshold if self.verify_threshold is None else self.verify_threshold
+
+    def lsh_bands(self) -> tuple[int, int]:
+        """(bands, rows per band): as configured, or derived from the threshold."""
+        if self.num_bands is not None and self.rows_per_band is not None:
+            return self.num_bands, self.rows_per_band
+        return derive_bands(self.jaccard_threshold(), self.num_hashes)
 
     def shingle_spec(self) -> ShingleSpec:
         return ShingleSpec(mode=self.shingle, n=self.ngram, min_units=self.min_units,
@@ -111,11 +145,16 @@ class MinHashDedup(GlobalStage):
             ctx: RunContext) -> list[StageStats]:
         cfg: MinHashDedupConfig = self.config  # type: ignore[assignment]
         t0 = time.perf_counter()
+        bands, rows = cfg.lsh_bands()
+        threshold = cfg.jaccard_threshold()
+        if recall_at(threshold, bands, rows) < 0.9:
+            log.warning("%s: %d x %d bands catch only %.0f%% of pairs at J = %.2f", self.name, bands, rows,
+                        100 * recall_at(threshold, bands, rows), threshold)
         inputs, n_parts, work = prepare_run(self.name, inputs, output_dir, ctx.workers, ctx.scratch_dir,
-                                            cfg.num_bands, cfg.partition_entries, resume=True)
-        plan = Plan(work=str(work), spec=cfg.shingle_spec(), bands=cfg.num_bands, rows=cfg.rows_per_band,
+                                            bands, cfg.partition_entries, resume=True)
+        plan = Plan(work=str(work), spec=cfg.shingle_spec(), bands=bands, rows=rows,
                     seed=ctx.seed if cfg.seed is None else cfg.seed, n_parts=n_parts,
-                    n_shards=len(inputs), verify=cfg.verify, threshold=cfg.verify_threshold,
+                    n_shards=len(inputs), verify=cfg.verify, threshold=threshold,
                     keep=cfg.keep, score_column=cfg.score_column, batch_rows=cfg.batch_rows)
         phases = PhaseLog(work, PHASES, asdict(plan), input_identity(inputs))
         parts = range(n_parts)
@@ -142,7 +181,9 @@ class MinHashDedup(GlobalStage):
                                output_path=str(output_dir / p.name),
                                rejects_path=str(rejects_dir / p.name) if rejects_dir else None,
                                decisions_dir=str(part_dir(work / "decisions", i)), reason="near_duplicate",
-                               count_column=cfg.count_column, batch_rows=cfg.batch_rows)
+                               count_column=cfg.count_column, batch_rows=cfg.batch_rows,
+                               ids_dir=str(work / "names"), cluster_column=cfg.cluster_id_column,
+                               representative_column=cfg.representative_column)
                      for i, p in enumerate(inputs)]
             results = ctx.map(apply_shard, tasks, desc="minhash_dedup: apply")
             finished = True
@@ -157,6 +198,8 @@ class MinHashDedup(GlobalStage):
         if stats:
             g = stats[0]
             g.add("partitions", n_parts)
+            g.add("lsh_bands", bands)
+            g.add("lsh_rows_per_band", rows)
             for k in ("band_buckets_with_dups", "star_edges", "duplicate_ids"):
                 g.add(k, _sum(buckets, k))
             g.add("candidate_pairs", _sum(ver, "candidate_pairs"))

@@ -18,9 +18,10 @@ import pyarrow.parquet as pq
 from core.io import iter_parquet_batches, writing
 from core.stage import text_bytes
 from stages.dedup.hashing import U64, hash_strings, key_row, key_shard, partition_of
+from stages.dedup.idstore import IdWriter
 from stages.dedup.lsh import star_edges, unique_pairs
 from stages.dedup.minhash import MinHasher, band_hashes
-from stages.dedup.removal import keep_attribute, select_representatives
+from stages.dedup.removal import cluster_decisions, keep_attribute
 from stages.dedup.scratch import (
     BAND_DTYPE,
     DECISION_DTYPE,
@@ -74,6 +75,7 @@ def signature_shard(item: tuple[Plan, int, str]) -> dict:
     producer = f"s{shard:06d}"
     bands_w = PartitionedWriter(plan.dir("bands"), producer, BAND_DTYPE, plan.n_parts)
     ids_w = PartitionedWriter(plan.dir("ids"), producer, np.dtype("<u8"), plan.n_parts)
+    names_w = IdWriter(plan.dir("names"), shard)
     attrs: list[np.ndarray] = []
     set_offsets: list[np.ndarray] = [np.zeros(1, np.int64)]
     vals_path, offs_path = set_paths(plan.dir("sets"), shard)
@@ -101,6 +103,7 @@ def signature_shard(item: tuple[Plan, int, str]) -> dict:
             if "id" in batch.column_names:
                 idh = hash_strings(batch.column("id"))
                 ids_w.add(idh, partition_of(idh, plan.n_parts))
+            names_w.add(batch.column("id") if "id" in batch.column_names else None, n)
             attr, missing = keep_attribute(batch, plan.keep, plan.score_column)  # type: ignore[arg-type]
             attrs.append(attr)
             if plan.verify:
@@ -114,6 +117,7 @@ def signature_shard(item: tuple[Plan, int, str]) -> dict:
             counts["bytes"] += text_bytes(batch)
     bands_w.flush()
     ids_w.flush()
+    names_w.close()
     write_bin(np.concatenate(attrs) if attrs else np.zeros(0), plan.dir("attrs") / f"{producer}.bin")
     if plan.verify:
         vals_tmp.replace(vals_path)
@@ -182,12 +186,10 @@ def select_partition(item: tuple[Plan, int]) -> dict:
     """Choose the kept document of every cluster whose label falls in this partition."""
     plan, c = item
     rec = read_partition(part_dir(plan.dir("labels"), c), PAIR_DTYPE)
-    nodes, sizes, keep = select_representatives(rec["a"], rec["b"], _attributes(plan, rec["a"]))
-    dec = np.empty(len(nodes), dtype=DECISION_DTYPE)
-    dec["row"], dec["size"], dec["keep"] = key_row(nodes), sizes, keep
+    dec, shards = cluster_decisions(rec["a"], rec["b"], _attributes(plan, rec["a"]))
     w = PartitionedWriter(plan.dir("decisions"), f"c{c:05d}", DECISION_DTYPE, plan.n_shards)
-    w.add(dec, key_shard(nodes))
+    w.add(dec, shards)
     w.flush()
-    return {"max_cluster": int(sizes.max()) if len(sizes) else 0}
+    return {"max_cluster": int(dec["size"].max()) if len(dec) else 0}
 
 

@@ -2,7 +2,9 @@
 
 Shared by exact and near dedup: a phase produces (node, cluster label, keep-rule attribute)
 records; ``select_representatives`` picks one node per label; ``apply_shard`` streams a shard and
-drops the others, adding the cluster size to the kept row.
+drops the others. Every row of a cluster (kept and rejected) gets the cluster size, the cluster id
+(the id of the cluster's first document in input order) and the representative id (the id of the
+kept document); a document in no cluster gets size 1 and null ids.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from core.io import AtomicParquetWriter, iter_parquet_batches
 from core.schema import REJECT_COLUMN, REJECT_STAGE_COLUMN
 from core.stage import text_bytes
 from core.stats import StageStats
+from stages.dedup.hashing import key_row, key_shard
+from stages.dedup.idstore import lookup_ids
 from stages.dedup.scratch import DECISION_DTYPE, read_partition
 
 KeepRule = Literal["first", "longest", "score"]
@@ -56,8 +60,20 @@ def select_representatives(nodes: np.ndarray, labels: np.ndarray,
     Per label, the node with the highest attribute is kept; ties go to the smallest node key
     (shard index, then row), so the choice is deterministic.
     """
+    nodes, sizes, keep, _, _ = cluster_members(nodes, labels, attrs)
+    return nodes, sizes, keep
+
+
+def cluster_members(nodes: np.ndarray, labels: np.ndarray, attrs: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(node, cluster size, keep flag, representative key, first key) for every clustered node.
+
+    The representative is the kept node of the node's cluster; the first key is the smallest node
+    key of the cluster (its first document in input order), which names the cluster.
+    """
     if len(nodes) == 0:
-        return nodes, np.zeros(0, np.int64), np.zeros(0, np.int8)
+        empty = np.zeros(0, np.uint64)
+        return nodes, np.zeros(0, np.int64), np.zeros(0, np.int8), empty, empty
     order = np.lexsort((nodes, -attrs, labels))
     nodes, labels = nodes[order], labels[order]
     first = np.ones(len(nodes), dtype=bool)
@@ -65,7 +81,19 @@ def select_representatives(nodes: np.ndarray, labels: np.ndarray,
     starts = np.flatnonzero(first)
     sizes = np.diff(np.append(starts, len(nodes)))
     size_per = np.repeat(sizes, sizes).astype(np.int64)
-    return nodes, size_per, first.astype(np.int8)
+    rep = np.repeat(nodes[starts], sizes).astype(np.uint64)
+    smallest = np.repeat(np.minimum.reduceat(nodes, starts), sizes).astype(np.uint64)
+    return nodes, size_per, first.astype(np.int8), rep, smallest
+
+
+def cluster_decisions(nodes: np.ndarray, labels: np.ndarray,
+                      attrs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Decision records of every clustered node, and the shard each record belongs to."""
+    nodes, sizes, keep, rep, smallest = cluster_members(nodes, labels, attrs)
+    dec = np.empty(len(nodes), dtype=DECISION_DTYPE)
+    dec["row"], dec["size"], dec["keep"] = key_row(nodes), sizes, keep
+    dec["rep"], dec["first"] = rep, smallest
+    return dec, key_shard(nodes)
 
 
 @dataclass(frozen=True)
@@ -81,30 +109,73 @@ class ApplyTask:
     reason: str
     count_column: str
     batch_rows: int
+    #: Folder of the per-shard id files (``idstore``) that name clusters and representatives.
+    ids_dir: str = ""
+    cluster_column: str = "dup_cluster_id"
+    representative_column: str = "dup_representative_id"
 
 
-def _decision_arrays(decisions_dir: Path, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+@dataclass
+class _Decisions:
+    sizes: np.ndarray
+    removed: np.ndarray
+    cluster_ids: pa.Array
+    representative_ids: pa.Array
+
+
+def _decision_arrays(decisions_dir: Path, n_rows: int, ids_dir: str) -> _Decisions:
     dec = read_partition(decisions_dir, DECISION_DTYPE)
     sizes = np.ones(n_rows, dtype=np.int64)
     removed = np.zeros(n_rows, dtype=bool)
+    # row -> position in the looked-up id arrays; -1 (null) for rows in no cluster
+    slot = np.full(n_rows, -1, dtype=np.int64)
     if len(dec):
         sizes[dec["row"]] = dec["size"]
         removed[dec["row"]] = dec["keep"] == 0
-    return sizes, removed
+        slot[dec["row"]] = np.arange(len(dec))
+    if len(dec) == 0:
+        nulls = pa.nulls(n_rows, pa.string())
+        return _Decisions(sizes, removed, nulls, nulls)
+    if ids_dir:
+        names = lookup_ids(Path(ids_dir), np.concatenate([dec["first"], dec["rep"]]))
+        first_ids, rep_ids = names.slice(0, len(dec)), names.slice(len(dec))
+    else:
+        first_ids = rep_ids = pa.nulls(len(dec), pa.string())
+    mask = pa.array(slot < 0)
+    idx = pa.array(np.where(slot < 0, 0, slot))
+    return _Decisions(sizes, removed,
+                      pc.if_else(mask, pa.scalar(None, pa.string()), first_ids.take(idx)),
+                      pc.if_else(mask, pa.scalar(None, pa.string()), rep_ids.take(idx)))
+
+
+def _cluster_columns(task: ApplyTask) -> list[str]:
+    return [task.count_column, task.cluster_column, task.representative_column]
+
+
+def _with_cluster_columns(table: pa.Table, task: ApplyTask, d: _Decisions, rows: np.ndarray) -> pa.Table:
+    idx = pa.array(rows)
+    return (table.append_column(pa.field(task.count_column, pa.int64()), pa.array(d.sizes[rows]))
+            .append_column(pa.field(task.cluster_column, pa.string()), d.cluster_ids.take(idx))
+            .append_column(pa.field(task.representative_column, pa.string()), d.representative_ids.take(idx)))
 
 
 def apply_shard(task: ApplyTask) -> dict:
-    """Stream one shard: drop removed rows (to rejects), add ``count_column`` to kept rows."""
+    """Stream one shard: drop removed rows (to rejects); add the cluster columns to every row."""
     t0 = time.perf_counter()
     stats = StageStats(task.stage)
     pf = pq.ParquetFile(task.input_path)
     n_rows = pf.metadata.num_rows
-    sizes, removed = _decision_arrays(Path(task.decisions_dir), n_rows)
+    d = _decision_arrays(Path(task.decisions_dir), n_rows, task.ids_dir)
+    sizes, removed = d.sizes, d.removed
+    added = _cluster_columns(task)
     in_schema = pf.schema_arrow
-    if task.count_column in in_schema.names:
-        in_schema = in_schema.remove(in_schema.get_field_index(task.count_column))
-    out_schema = in_schema.append(pa.field(task.count_column, pa.int64()))
-    rejects_schema = in_schema.append(pa.field(REJECT_STAGE_COLUMN, pa.string())).append(
+    for name in added:  # re-deduplicating an earlier output: recompute these columns
+        if name in in_schema.names:
+            in_schema = in_schema.remove(in_schema.get_field_index(name))
+    out_schema = (in_schema.append(pa.field(task.count_column, pa.int64()))
+                  .append(pa.field(task.cluster_column, pa.string()))
+                  .append(pa.field(task.representative_column, pa.string())))
+    rejects_schema = out_schema.append(pa.field(REJECT_STAGE_COLUMN, pa.string())).append(
         pa.field(REJECT_COLUMN, pa.string()))
     # rejected rows keep every column, so their signals stay available for audit
     rejects = AtomicParquetWriter(Path(task.rejects_path), rejects_schema) if task.rejects_path else None
@@ -113,12 +184,12 @@ def apply_shard(task: ApplyTask) -> dict:
         with AtomicParquetWriter(Path(task.output_path), out_schema) as out:
             for batch in iter_parquet_batches(Path(task.input_path), task.batch_rows):
                 n = batch.num_rows
-                if task.count_column in batch.column_names:
-                    batch = batch.drop_columns([task.count_column])
+                stale = [c for c in added if c in batch.column_names]
+                if stale:
+                    batch = batch.drop_columns(stale)
+                rows = np.arange(row, row + n)
                 rm = removed[row:row + n]
-                keep_mask = pa.array(~rm)
-                kept = batch.filter(keep_mask).append_column(
-                    pa.field(task.count_column, pa.int64()), pa.array(sizes[row:row + n][~rm]))
+                kept = _with_cluster_columns(batch.filter(pa.array(~rm)), task, d, rows[~rm])
                 stats.docs_in += n
                 stats.bytes_in += text_bytes(batch)
                 stats.kept += kept.num_rows
@@ -128,7 +199,7 @@ def apply_shard(task: ApplyTask) -> dict:
                 if n_rm:
                     stats.rejected[task.reason] += n_rm
                     if rejects is not None:
-                        rej = batch.filter(pa.array(rm))
+                        rej = _with_cluster_columns(batch.filter(pa.array(rm)), task, d, rows[rm])
                         rej = rej.append_column(REJECT_STAGE_COLUMN, pa.array([task.stage] * n_rm, pa.string()))
                         rej = rej.append_column(REJECT_COLUMN, pa.array([task.reason] * n_rm, pa.string()))
                         rejects.write(rej)

@@ -23,8 +23,9 @@ BAND_DTYPE = np.dtype([("band", "<u2"), ("hash", "<u8"), ("doc", "<u8")])
 KEY_DTYPE = np.dtype([("k1", "<u8"), ("k2", "<u8"), ("doc", "<u8"), ("attr", "<f8")])
 #: One graph edge or (node, label) pair.
 PAIR_DTYPE = np.dtype([("a", "<u8"), ("b", "<u8")])
-#: One removal decision: row in its shard, cluster size, 1 if this row is the kept representative.
-DECISION_DTYPE = np.dtype([("row", "<i8"), ("size", "<i8"), ("keep", "<i1")])
+#: One removal decision: row in its shard, cluster size, 1 if this row is the kept representative,
+#: the key of the kept representative and the key of the cluster's first document.
+DECISION_DTYPE = np.dtype([("row", "<i8"), ("size", "<i8"), ("keep", "<i1"), ("rep", "<u8"), ("first", "<u8")])
 
 
 def write_bin(arr: np.ndarray, path: Path) -> None:

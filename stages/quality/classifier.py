@@ -57,13 +57,14 @@ class QualityModel:
             cls._cache[key] = cls(fasttext.load_model(key), key)
         return cls._cache[key]
 
-    def score(self, texts: list[str]) -> np.ndarray:
+    def score(self, texts: list[str], label: str = POS) -> np.ndarray:
+        """P(``label``) for every text (the positive class by default)."""
         lines = [prepare(t) for t in texts]
         labels, probs = self.model.predict(lines, k=-1)
         out = np.zeros(len(lines))
         for i, (ls, ps) in enumerate(zip(labels, probs)):
             for lab, p in zip(ls, ps):
-                if lab == POS:
+                if lab == label:
                     out[i] = float(p)
         return np.clip(out, 0.0, 1.0)
 
@@ -89,10 +90,11 @@ def read_documents(path: str | Path, blocks: bool = False, column: str = "text")
         yield from (t for t in parts if t.strip())
 
 
-def write_training_file(pos: Iterable[str], neg: Iterable[str], out: Path, seed: int = 0) -> tuple[int, int]:
+def write_training_file(pos: Iterable[str], neg: Iterable[str], out: Path, seed: int = 0,
+                        labels: tuple[str, str] = (POS, NEG)) -> tuple[int, int]:
     """Labelled, shuffled fastText training lines; returns (positives, negatives)."""
-    rows = [f"{POS} {prepare(t)}" for t in pos] + [f"{NEG} {prepare(t)}" for t in neg]
-    n_pos = sum(1 for r in rows if r.startswith(POS))
+    rows = [f"{labels[0]} {prepare(t)}" for t in pos] + [f"{labels[1]} {prepare(t)}" for t in neg]
+    n_pos = sum(1 for r in rows if r.startswith(labels[0] + " "))
     order = np.random.default_rng(seed).permutation(len(rows))
     out.write_text("\n".join(rows[i] for i in order) + "\n", encoding="utf-8")
     return n_pos, len(rows) - n_pos
@@ -100,7 +102,8 @@ def write_training_file(pos: Iterable[str], neg: Iterable[str], out: Path, seed:
 
 def train(pos: Iterable[str], neg: Iterable[str], output: str | Path, *, epoch: int = 10, dim: int = 32,
           lr: float = 0.5, word_ngrams: int = 2, minn: int = 2, maxn: int = 3, bucket: int = 200_000,
-          thread: int = 1, seed: int = 0, quantize: bool = True) -> dict[str, float]:
+          thread: int = 1, seed: int = 0, quantize: bool = True,
+          labels: tuple[str, str] = (POS, NEG)) -> dict[str, float]:
     """Train, optionally quantise, and save a model; returns training-set counts and accuracy."""
     import fasttext
 
@@ -108,7 +111,7 @@ def train(pos: Iterable[str], neg: Iterable[str], output: str | Path, *, epoch: 
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "train.txt"
-        n_pos, n_neg = write_training_file(pos, neg, data, seed)
+        n_pos, n_neg = write_training_file(pos, neg, data, seed, labels)
         if not n_pos or not n_neg:
             raise ValueError("training needs both positive and negative documents")
         model = fasttext.train_supervised(

@@ -105,6 +105,18 @@ class SpamRules(_Strict):
     max_stuffed_line_frac: float | None = 0.2
 
 
+class ToxicityRules(_Strict):
+    """Toxicity filter: lexicon hits (profanity, insults, slurs) and the optional classifier score."""
+
+    #: Lexicon hits per word above which a document is dropped (None: annotate only) ...
+    max_lexicon_ratio: float | None = 0.02
+    #: ... once it has at least this many hits (a news report quoting one slur stays).
+    min_lexicon_hits: int = 3
+    #: ``toxicity_score`` at or above which a document is dropped (None: annotate only). Used only
+    #: when the quality config names a ``toxicity_model_path``.
+    model_threshold: float | None = None
+
+
 class LanguageRules(_Strict):
     """Everything language-specific: how to split words and each filter's thresholds (None: off)."""
 
@@ -114,6 +126,7 @@ class LanguageRules(_Strict):
     c4: C4Rules | None = C4Rules()
     fineweb: FineWebRules | None = FineWebRules()
     spam: SpamRules | None = SpamRules()
+    toxicity: ToxicityRules | None = ToxicityRules()
     #: Documents scoring below this with the quality model are dropped (None: annotate only).
     model_threshold: float | None = None
 
@@ -233,4 +246,14 @@ def spam_rules(r: SpamRules) -> list[Rule]:
         rules.append(Rule("spam_repeated_phone", lambda s: s["spam_phone_max_repeat"] > r.max_phone_repeats))
     if r.max_stuffed_line_frac is not None:
         rules.append(Rule("spam_stuffed_lines", lambda s: s["spam_stuffed_line_frac"] > r.max_stuffed_line_frac))
+    return rules
+
+
+def toxicity_rules(r: ToxicityRules) -> list[Rule]:
+    rules: list[Rule] = []
+    if r.max_lexicon_ratio is not None:
+        rules.append(Rule("toxic_lexicon", lambda s: (s["toxic_lexicon_hits"] >= r.min_lexicon_hits)
+                          & (s["toxic_lexicon_ratio"] > r.max_lexicon_ratio)))
+    if r.model_threshold is not None:
+        rules.append(Rule("toxicity_model_above_threshold", lambda s: s["toxicity_score"] >= r.model_threshold))
     return rules

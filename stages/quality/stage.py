@@ -2,7 +2,8 @@
 
 Signals (one column each, float32; null where a filter is off for the document's language):
 Gopher quality (``gq_*``), Gopher repetition (``gr_*``), C4 line rules (``c4_*``), FineWeb quality
-(``fw_*``), Korean web spam (``spam_*``) and a fastText quality score (``quality_score``). The
+(``fw_*``), Korean web spam (``spam_*``), Korean toxicity (``toxic_*`` lexicon signals and, with a
+configured model, ``toxicity_score``) and a fastText quality score (``quality_score``). The
 document's language comes from the ``lang`` column (language-ID stage) or, when absent, from a
 script-based guess; per-language thresholds live in ``languages`` (Korean defaults follow FineWeb-2's
 kor_Hang). ``quality_failed`` lists every rule a document fails; ``reject_reason`` holds the first.
@@ -37,17 +38,21 @@ from stages.quality.rules import (
     gopher_repetition_rules,
     merge_language,
     spam_rules,
+    toxicity_rules,
 )
 from stages.quality.spam import DEFAULT_LISTS, spam_signals
 from stages.quality.text import korean_stop_hits, nfc, script_counts, split_words
+from stages.quality.toxicity import toxicity_signals
+from stages.quality.toxicity_model import ToxicityModel
 
 log = logging.getLogger(__name__)
 
-FilterName = Literal["gopher_repetition", "fineweb", "gopher_quality", "c4", "spam", "model"]
+FilterName = Literal["gopher_repetition", "fineweb", "gopher_quality", "c4", "spam", "toxicity", "model"]
 #: Order in which rules are checked (the first failure becomes ``reject_reason``).
-DEFAULT_FILTERS: list[FilterName] = ["gopher_repetition", "fineweb", "gopher_quality", "c4", "spam", "model"]
+DEFAULT_FILTERS: list[FilterName] = ["gopher_repetition", "fineweb", "gopher_quality", "c4", "spam", "toxicity",
+                                     "model"]
 _REASON_PREFIX = {"gopher_repetition": "gopher_rep_", "fineweb": "fineweb_", "gopher_quality": "",
-                  "c4": "c4_", "spam": "", "model": ""}
+                  "c4": "c4_", "spam": "", "toxicity": "", "model": ""}
 
 GQ_SIGNALS = ["gq_words", "gq_mean_word_length", "gq_hash_ratio", "gq_ellipsis_ratio", "gq_bullet_lines_ratio",
               "gq_end_ellipsis_lines_ratio", "gq_alpha_words_ratio", "gq_stop_words"]
@@ -57,7 +62,8 @@ C4_SIGNALS = ["c4_sentences", "c4_kept_line_frac", "c4_lorem_ipsum", "c4_curly_b
 FW_SIGNALS = ["fw_line_punct_ratio", "fw_short_line_ratio", "fw_char_dup_ratio", "fw_new_line_ratio"]
 SPAM_SIGNALS = ["spam_adult_hits", "spam_gambling_hits", "spam_loan_hits", "spam_keyword_hits",
                 "spam_keyword_density", "spam_phone_max_repeat", "spam_stuffed_line_frac"]
-SIGNALS = GQ_SIGNALS + GR_SIGNALS + C4_SIGNALS + FW_SIGNALS + SPAM_SIGNALS + ["quality_score"]
+TOX_SIGNALS = ["toxic_lexicon_hits", "toxic_hate_hits", "toxic_lexicon_ratio", "toxicity_score"]
+SIGNALS = GQ_SIGNALS + GR_SIGNALS + C4_SIGNALS + FW_SIGNALS + SPAM_SIGNALS + TOX_SIGNALS + ["quality_score"]
 _ISO3 = {"kor": "ko", "eng": "en", "jpn": "ja", "zho": "zh", "cmn": "zh"}
 
 
@@ -87,6 +93,15 @@ class QualityConfig(StageConfig):
     model_max_chars: int = 20_000
     #: Spam keyword list files per category.
     spam_lists: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_LISTS))
+    #: Korean word splitter: ``korean`` (fast, Arrow regex rewrites) or ``kiwi`` (Kiwi morphemes, as
+    #: FineWeb-2; ~0.1 MB/s per core). Shorthand for ``languages: {ko: {tokenizer: ...}}``.
+    korean_tokenizer: Literal["korean", "kiwi"] | None = None
+    #: Toxicity lexicon (``TERM<TAB>CATEGORY[<TAB>FLAGS]``) and its list of benign look-alikes;
+    #: None uses the Korean lists shipped with the project.
+    toxicity_lexicon: str | None = None
+    toxicity_allow: str | None = None
+    #: fastText toxicity model (``axk1 quality train-toxicity``); None: no ``toxicity_score``.
+    toxicity_model_path: str | None = None
     #: Compute signals only; never reject.
     annotate_only: bool = False
 
@@ -100,6 +115,8 @@ class QualityConfig(StageConfig):
                 if isinstance(v, LanguageRules):
                     v = v.model_dump()
                 langs[k] = merge_language(DEFAULT_LANGUAGES.get(k, {}), v)
+            if data.get("korean_tokenizer") in ("korean", "kiwi") and isinstance(langs.get("ko"), dict):
+                langs["ko"] = {**langs["ko"], "tokenizer": data["korean_tokenizer"]}
             data = {**data, "languages": langs}
         return data
 
@@ -127,6 +144,9 @@ class QualityStage(Stage):
         self.model: QualityModel | None = None
         if "model" in cfg.filters:
             self.model = QualityModel.load(cfg.model_path or str(DEFAULT_MODEL_PATH))
+        self.toxicity_model: ToxicityModel | None = None
+        if "toxicity" in cfg.filters and cfg.toxicity_model_path:
+            self.toxicity_model = ToxicityModel(cfg.toxicity_model_path)
         self._rules = {lang: self._build_rules(r) for lang, r in cfg.languages.items()}
 
     def _build_rules(self, r: LanguageRules) -> list[tuple[str, Rule]]:
@@ -145,6 +165,10 @@ class QualityStage(Stage):
                 rules = fineweb_rules(block)
             elif f == "spam" and block is not None:
                 rules = spam_rules(block)
+            elif f == "toxicity" and block is not None:
+                rules = toxicity_rules(block)
+                if self.toxicity_model is None:  # no score without a model
+                    rules = [x for x in rules if x.reason != "toxicity_model_above_threshold"]
             elif f == "model":
                 thr = r.model_threshold if r.model_threshold is not None else cfg.model_threshold
                 if thr is not None:
@@ -198,11 +222,15 @@ class QualityStage(Stage):
             for k, v in spam_signals(text, cfg.spam_lists).items():
                 if k in signals:
                     signals[k] = v
-        if self.model is not None and n:
-            ok = np.nonzero(~empty)[0]
-            if len(ok):
-                sub = pc.utf8_slice_codeunits(text.take(pa.array(ok)), 0, cfg.model_max_chars).to_pylist()
+        if "toxicity" in cfg.filters and n:
+            signals.update(toxicity_signals(text, cfg.toxicity_lexicon, cfg.toxicity_allow))
+        ok = np.nonzero(~empty)[0]
+        if (self.model is not None or self.toxicity_model is not None) and len(ok):
+            sub = pc.utf8_slice_codeunits(text.take(pa.array(ok)), 0, cfg.model_max_chars).to_pylist()
+            if self.model is not None:
                 signals["quality_score"][ok] = self.model.score(sub)
+            if self.toxicity_model is not None:
+                signals["toxicity_score"][ok] = self.toxicity_model.score(sub)
 
         reasons, failed = self._decide(langs, rule_lang, empty, signals, stats)
         out = batch

@@ -7,7 +7,8 @@ Tokenizers:
 
 * ``latin``: whitespace split with punctuation runs and English clitics (``n't``, ``'s`` ...) split
   off, an approximation of the spaCy tokenizer datatrove uses for English.
-* ``korean``: NFC text split into eojeols, with punctuation, script changes (``2024년`` -> ``2024 년``),
+* ``korean``: NFC text split into eojeols, with punctuation (except inside numbers: ``1,000``, ``3.5``,
+  ``2015-16``, ``12:30`` and ``2020.05.01`` stay one token, as Kiwi keeps them), script changes (``2024년`` -> ``2024 년``),
   a common final particle/ending (``학교에서`` -> ``학교 에서``) and a stem-final syllable (``공부했다`` ->
   ``공부 했 했 다``, contracted syllables twice as Kiwi reports them) split off: a cheap stand-in for
   Kiwi morphemes (0.89 words per Kiwi morpheme on D2/D7; see benchmarks/results/quality.md).
@@ -58,6 +59,12 @@ KO_ENDINGS = [
 KO_CONTRACTED = ["했", "한", "할", "해", "된", "됐", "졌", "였", "함", "됨"]
 #: Stem-final syllables Kiwi reads as a separate morpheme (derivational suffix, auxiliary, pre-final ending).
 KO_STEM_FINAL = ["하", "되", "있", "없", "않", "었", "았", "겠", "들", "시"]
+#: Punctuation between two digits (decimal points, thousands separators, dates, scores, times) is
+#: swapped for a digit-class placeholder while splitting (Mongolian digits, which Korean text does not
+#: use), so the number stays one non-alphabetic token, as in Kiwi; the token keeps the original mark.
+KO_NUMBER_MARKS = {".": "\u1810", ",": "\u1811", "-": "\u1812", ":": "\u1813", "/": "\u1814"}
+_KO_NUMBER_STEPS = tuple((rf"(\d){re.escape(mark)}(\d)", rf"\1{ph}\2")
+                         for mark, ph in KO_NUMBER_MARKS.items()) * 2
 _KO_ENDING = r"(\p{Hangul})(" + "|".join(sorted(set(KO_ENDINGS), key=len, reverse=True)) + r")(\s|$)"
 _KO_CONTRACTED = r"(\p{Hangul})(" + "|".join(KO_CONTRACTED) + r")(\s|$)"
 _KO_STEM_FINAL = r"(\p{Hangul})(" + "|".join(KO_STEM_FINAL) + r")(\s|$)"
@@ -138,7 +145,11 @@ def protect_abbreviations(text: pa.Array) -> pa.Array:
 
 def split_korean(text: pa.Array) -> Tokens:
     """Fast Korean pseudo-morphemes from NFC text (see module docstring)."""
-    return _split_flat(_rewrite(text, _KOREAN_STEPS))
+    tokens = _split_flat(_rewrite(_rewrite(text, _KO_NUMBER_STEPS), _KOREAN_STEPS))
+    values = tokens.values
+    for mark, ph in KO_NUMBER_MARKS.items():
+        values = pc.replace_substring(values, ph, mark)
+    return Tokens(values, tokens.offsets)
 
 
 @lru_cache(maxsize=1)

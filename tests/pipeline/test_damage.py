@@ -201,6 +201,6 @@ def test_cli_stage_errors_are_one_line(tmp_path, caplog):
     assert "unknown stage 'nope'" in caplog.text
     assert main(["stage", "extract", "--input", str(tmp_path / "none.jsonl"),
                  "--output", str(tmp_path / "o.parquet")]) == 2
-    assert "no such file" in caplog.text
+    assert "does not exist" in caplog.text
     assert main(["stage", "extract", "--input", "x", "--output", "o", "--set", "min_text_chars=-3"]) == 2
     assert "min_text_chars" in caplog.text

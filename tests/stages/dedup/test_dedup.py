@@ -267,7 +267,7 @@ def test_verification_drops_low_jaccard_candidates(tmp_path: Path) -> None:
         texts += [base, _variant(rng, base, 4)]  # J ~ 0.82
     paths = _write_shards(tmp_path / "in", texts, 2)
     loose = MinHashDedup({"verify": False}).run(paths, tmp_path / "o1", None, SeqContext(tmp_path / "s"))
-    strict = MinHashDedup({"verify_threshold": 0.95}).run(paths, tmp_path / "o2", None, SeqContext(tmp_path / "s"))
+    strict = MinHashDedup({"threshold": 0.95, "num_bands": 16, "rows_per_band": 7}).run(paths, tmp_path / "o2", None, SeqContext(tmp_path / "s"))
     assert sum(s.rejected_total for s in loose) >= 25
     assert sum(s.rejected_total for s in strict) == 0
     assert strict[0].extra["dropped_by_verification"] == strict[0].extra["candidate_pairs"] > 0
