@@ -28,3 +28,11 @@ def ray_session():
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def cc_sample(tmp_path_factory):
+    """A Common Crawl-shaped sample (WARC, WET, index Parquet) of 300 demo pages, built once."""
+    from sample.cc_sample import build_cc_sample
+
+    return build_cc_sample(tmp_path_factory.mktemp("cc_sample"), n_pages=300, seed=0)
