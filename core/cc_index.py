@@ -259,9 +259,10 @@ def select_records(paths: list[Path], cfg: CCIndexSelect, batch_rows: int = 65_5
     for batch in _scan(dataset, batch_rows):
         rows_in += batch.num_rows
         reason = _base_reasons(batch, cfg)
-        langs = batch.column("content_languages")
-        lang_ok = pc.fill_null(pc.match_substring_regex(langs, lang_re), False).to_numpy(zero_copy_only=False)
-        reason[(reason < 0) & ~lang_ok] = len(REASONS) - 1
+        if cfg.preselect is None:  # WET mode: language ID on the text decides later
+            langs = batch.column("content_languages")
+            lang_ok = pc.fill_null(pc.match_substring_regex(langs, lang_re), False).to_numpy(zero_copy_only=False)
+            reason[(reason < 0) & ~lang_ok] = len(REASONS) - 1
         for k, name in enumerate(REASONS):
             rejected[name] += int((reason == k).sum())
         keep = reason < 0
@@ -271,7 +272,7 @@ def select_records(paths: list[Path], cfg: CCIndexSelect, batch_rows: int = 65_5
             if cfg.rescue_host_share is not None:
                 host_hits.update(chosen.column("url_host_name").to_pylist())
     stats: dict[str, Any] = {"rows_in": rows_in}
-    if cfg.rescue_host_share is not None and host_hits:
+    if cfg.rescue_host_share is not None and cfg.preselect is None and host_hits:
         rescued = _rescue(dataset, cfg, host_hits, lang_re, batch_rows)
         if rescued.num_rows:
             picked.append(rescued)

@@ -22,7 +22,10 @@ from __future__ import annotations
 import glob
 import logging
 import shutil
+import tempfile
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +138,7 @@ def preselect_shard(task: tuple[str, str, str, list[str], dict[str, Any], float,
     urls = set(pointers.column("url").to_pylist())
     seen: set[str] = set()
     try:
-        with open_stream(wet_location, timeout=timeout, retries=retries) as fh:
+        with open_stream(wet_location, timeout=timeout, retries=retries) as remote, _seekable(remote) as fh:
             for batch in _wet_batches(fh, urls, seen, counts):
                 kept = apply_stage(stage, batch, stats).kept
                 wanted.update(kept.column("url").to_pylist())
@@ -158,6 +161,18 @@ def preselect_shard(task: tuple[str, str, str, list[str], dict[str, Any], float,
             writer.write(selected)
             writer.commit()
     return {"counts": dict(counts), "selected": selected.num_rows}
+
+
+@contextmanager
+def _seekable(fh: Any) -> Iterator[Any]:
+    """``fh`` itself when it can seek (FastWARC needs that), else a local temp-file copy of it."""
+    if fh.seekable():
+        yield fh
+        return
+    with tempfile.TemporaryFile() as tmp:
+        shutil.copyfileobj(fh, tmp, 1 << 20)
+        tmp.seek(0)
+        yield tmp
 
 
 def _wet_batches(fh: Any, urls: set[str], seen: set[str], counts: Counter[str]) -> Any:

@@ -9,8 +9,9 @@ beside it what Common Crawl publishes for such a file:
   ``content_languages`` label made from the ground truth with realistic noise: a Korean page's label
   is missing with probability ``missing_rate`` (CLD2 gives none on short or odd pages) or wrong
   (``eng``) with probability ``wrong_rate``; ``fp_rate`` of other pages are labelled ``kor``.
-* ``<name>.warc.wet.gz`` under ``wet/``: one ``conversion`` record (plain text of the page, as
-  resiliparse renders it) per HTML 200 response, gzip member per record, as CC's WET files.
+* ``<name>.warc.wet.gz`` under ``wet/``: one ``conversion`` record (all text of the page, decoded
+  with its true charset, as resiliparse renders it) per HTML 200 response, gzip member per record,
+  as in Common Crawl's WET files.
 * ``truth.jsonl``: per response, its URL, true language and the label given.
 
 Same arguments, same bytes.
@@ -39,6 +40,7 @@ from sample.demo import ensure_demo_warc, read_truth
 
 log = logging.getLogger(__name__)
 
+_VERSION = 2
 _LABELS = {"ko": "kor", "en": "eng", "ja": "jpn", "zh": "zho"}
 #: Registry suffixes with two labels among the demo's domains.
 _TWO_LABEL_SUFFIXES = (".co.kr", ".or.kr", ".go.kr", ".co.uk", ".co.jp", ".com.cn")
@@ -153,11 +155,12 @@ def _page_text(member: bytes) -> tuple[dict[str, str], int | None, str | None, b
     return headers, status, ctype, body.removesuffix(b"\r\n\r\n")
 
 
-def _html_text(body: bytes) -> str:
+def _html_text(body: bytes, charset: str | None) -> str:
+    """All text of the page, decoded with its true charset (Common Crawl detects charsets before
+    writing WET; its own decoding mistakes are not simulated)."""
     from resiliparse.extract.html2text import extract_plain_text
-    from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 
-    html = bytes_to_str(body, detect_encoding(body))
+    html = body.decode(charset or "utf-8", errors="replace")
     return extract_plain_text(html, main_content=False)
 
 
@@ -172,7 +175,8 @@ def build_cc_sample(out_dir: Path, n_pages: int = 2000, korean_share: float | No
     warc_rel = f"crawl-data/{crawl}/segments/{segment}/warc/{base}.warc.gz"
     wet_rel = f"crawl-data/{crawl}/segments/{segment}/wet/{base}.warc.wet.gz"
     done = out_dir / "sample.json"
-    if done.exists() and json.loads(done.read_text())["args"] == [n_pages, korean_share, seed, missing_rate,
+    if done.exists() and json.loads(done.read_text()).get("version") == _VERSION and json.loads(
+            done.read_text())["args"] == [n_pages, korean_share, seed, missing_rate,
                                                                    wrong_rate, fp_rate, crawl]:
         meta = json.loads(done.read_text())
         return CCSample(out_dir, warc_rel, out_dir / "index.parquet", out_dir / wet_rel,
@@ -198,7 +202,7 @@ def build_cc_sample(out_dir: Path, n_pages: int = 2000, korean_share: float | No
         label = _label(truth["lang"], url, seed, missing_rate, wrong_rate, fp_rate) if mime == "text/html" else None
         n_ko += truth["lang"] == "ko"
         if status == 200 and mime == "text/html" and body:
-            text = _html_text(body)
+            text = _html_text(body, truth.get("charset"))
             if text.strip():
                 wet_chunks.append(_wet_record(url, headers["WARC-Record-ID"], date, text, seed, k))
         path_q = url.split(host, 1)[1] if host in url else "/"
@@ -224,7 +228,8 @@ def build_cc_sample(out_dir: Path, n_pages: int = 2000, korean_share: float | No
     rows.sort(key=lambda r: r["url_surtkey"])  # the real index is sorted by SURT key
     pq.write_table(pa.Table.from_pylist(rows, schema=INDEX_SCHEMA), out_dir / "index.parquet")
     (out_dir / "truth.jsonl").write_text("\n".join(truth_lines) + "\n", encoding="utf-8")
-    done.write_text(json.dumps({"args": [n_pages, korean_share, seed, missing_rate, wrong_rate, fp_rate, crawl],
+    args = [n_pages, korean_share, seed, missing_rate, wrong_rate, fp_rate, crawl]
+    done.write_text(json.dumps({"version": _VERSION, "args": args,
                                 "pages": len(pages), "korean_pages": n_ko}))
     log.info("cc sample %s: %d pages, %d Korean, %d WET records", out_dir, len(pages), n_ko, len(wet_chunks))
     return CCSample(out_dir, warc_rel, out_dir / "index.parquet", out_dir / wet_rel, out_dir / "truth.jsonl",
