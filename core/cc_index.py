@@ -141,6 +141,8 @@ class WetPreselect(BaseModel):
     languages: list[str] = Field(default_factory=lambda: ["ko"], min_length=1,
                                  description="language codes as the langid stage writes them")
     langid: dict[str, Any] = Field(default_factory=dict, description="options of the langid stage")
+    hangul_prefilter: bool = Field(True, description="when the only wanted language is ko, skip language ID "
+                                   "on texts without one Hangul syllable (they cannot be Korean)")
 
 
 CCIndexSelect.model_rebuild()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import glob
 import logging
+import re
 import shutil
 import tempfile
 from collections import Counter
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 
 #: WET records language-identified per batch.
 _WET_BATCH = 1000
+_HANGUL = re.compile("[\uac00-\ud7a3]")
 
 
 def _index_files(cfg: CCIndexSelect, resolve: Any) -> list[Path]:
@@ -96,8 +98,9 @@ def _select(cfg: CCIndexSelect, files: list[Path], warc_prefix: str, sel_dir: Pa
         cand_dir = sel_dir / "_candidates"
         shards = write_pointer_shards(table, cand_dir, warc_prefix, meta)
         wet_prefix = _prefix(cfg.preselect.wet_prefix or cfg.warc_prefix, lambda p: Path(p).resolve())
-        tasks = [(str(p), join_location(wet_prefix, wet_name(w)), str(sel_dir / p.name),
-                  cfg.preselect.languages, cfg.preselect.langid, cfg.timeout_s, cfg.retries) for p, w in shards]
+        hangul = cfg.preselect.hangul_prefilter and cfg.preselect.languages == ["ko"]
+        tasks = [(str(p), join_location(wet_prefix, wet_name(w)), str(sel_dir / p.name), cfg.preselect.languages,
+                  cfg.preselect.langid, hangul, cfg.timeout_s, cfg.retries) for p, w in shards]
         if ctx is None:
             results = [preselect_shard(t) for t in tasks]
         else:
@@ -119,17 +122,18 @@ def _select(cfg: CCIndexSelect, files: list[Path], warc_prefix: str, sel_dir: Pa
     write_json_atomic({"stats": stats, "shards": entries}, marker)
 
 
-def preselect_shard(task: tuple[str, str, str, list[str], dict[str, Any], float, int]) -> dict[str, Any]:
+def preselect_shard(task: tuple[str, str, str, list[str], dict[str, Any], bool, float, int]) -> dict[str, Any]:
     """Narrow one pointer shard to the pages whose WET text has a wanted language.
 
     Every pointer is counted once: ``selected``, ``rejected:<langid reason>`` (the langid stage
-    rejected the WET text or labelled it with another language) or ``rejected:no_wet_text`` (no
-    WET record: not HTML, or no text). A WET file that does not exist counts its pointers as
+    rejected the WET text or labelled it with another language), ``rejected:no_hangul`` (Korean
+    wanted, and the text has no Hangul syllable: not worth a model call) or
+    ``rejected:no_wet_text`` (no WET record: not HTML, or no text). A WET file that does not exist counts its pointers as
     ``errors:wet_not_found``.
     """
     from stages.langid.stage import LangIDStage
 
-    ptr_path, wet_location, out_path, languages, langid_options, timeout, retries = task
+    ptr_path, wet_location, out_path, languages, langid_options, hangul, timeout, retries = task
     pointers = pq.read_table(ptr_path)
     counts: Counter[str] = Counter(pointers_in=pointers.num_rows)
     stage = LangIDStage({**langid_options, "keep_languages": list(languages)})
@@ -139,7 +143,7 @@ def preselect_shard(task: tuple[str, str, str, list[str], dict[str, Any], float,
     seen: set[str] = set()
     try:
         with open_stream(wet_location, timeout=timeout, retries=retries) as remote, _seekable(remote) as fh:
-            for batch in _wet_batches(fh, urls, seen, counts):
+            for batch in _wet_batches(fh, urls, seen, counts, hangul):
                 kept = apply_stage(stage, batch, stats).kept
                 wanted.update(kept.column("url").to_pylist())
     except RangeMissing as exc:
@@ -153,7 +157,9 @@ def preselect_shard(task: tuple[str, str, str, list[str], dict[str, Any], float,
         selected = pointers.filter(is_wanted)
         n_seen = int(pc.sum(is_seen).as_py() or 0)
         counts["rejected:no_wet_text"] += pointers.num_rows - n_seen
-        counts["rejected:langid"] += n_seen - selected.num_rows
+        no_hangul = counts.pop("no_hangul", 0)
+        counts["rejected:no_hangul"] += no_hangul
+        counts["rejected:langid"] += n_seen - selected.num_rows - no_hangul
         counts.update({f"langid:{k}": v for k, v in (stats.rejected + stats.errors).items()})
     counts["selected"] += selected.num_rows
     if selected.num_rows:
@@ -175,9 +181,9 @@ def _seekable(fh: Any) -> Iterator[Any]:
         yield tmp
 
 
-def _wet_batches(fh: Any, urls: set[str], seen: set[str], counts: Counter[str]) -> Any:
+def _wet_batches(fh: Any, urls: set[str], seen: set[str], counts: Counter[str], hangul: bool) -> Any:
     """Tables (id, text, url) of the WET records whose URL is among ``urls`` (first record per URL,
-    added to ``seen``)."""
+    added to ``seen``); with ``hangul``, texts without a Hangul syllable are counted, not yielded."""
     from fastwarc.warc import ArchiveIterator, WarcRecordType
 
     rows: list[dict[str, Any]] = []
@@ -188,6 +194,9 @@ def _wet_batches(fh: Any, urls: set[str], seen: set[str], counts: Counter[str]) 
             continue
         seen.add(url)
         text = record.reader.read().decode("utf-8", errors="replace")
+        if hangul and not _HANGUL.search(text):
+            counts["no_hangul"] += 1
+            continue
         rows.append({"id": url, "text": text, "url": url})
         if len(rows) >= _WET_BATCH:
             yield pa.Table.from_pylist(rows)
