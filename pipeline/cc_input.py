@@ -46,7 +46,9 @@ log = logging.getLogger(__name__)
 
 #: WET records language-identified per batch.
 _WET_BATCH = 1000
-_HANGUL = re.compile("[\uac00-\ud7a3]")
+#: A Hangul syllable (U+AC00..U+D7A3) in UTF-8, searched in the raw bytes before any decoding
+#: (also matches U+D7A4..U+D7FF, unassigned or jamo: harmless for a pre-check).
+_HANGUL_UTF8 = re.compile(rb"\xea[\xb0-\xbf][\x80-\xbf]|[\xeb\xec][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]")
 
 
 def _index_files(cfg: CCIndexSelect, resolve: Any) -> list[Path]:
@@ -193,11 +195,11 @@ def _wet_batches(fh: Any, urls: set[str], seen: set[str], counts: Counter[str], 
         if url not in urls or url in seen:
             continue
         seen.add(url)
-        text = record.reader.read().decode("utf-8", errors="replace")
-        if hangul and not _HANGUL.search(text):
+        raw = record.reader.read()
+        if hangul and not _HANGUL_UTF8.search(raw):
             counts["no_hangul"] += 1
             continue
-        rows.append({"id": url, "text": text, "url": url})
+        rows.append({"id": url, "text": raw.decode("utf-8", errors="replace"), "url": url})
         if len(rows) >= _WET_BATCH:
             yield pa.Table.from_pylist(rows)
             rows = []
