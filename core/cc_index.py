@@ -291,6 +291,32 @@ def select_records(paths: list[Path], cfg: CCIndexSelect, batch_rows: int = 65_5
     return table, stats
 
 
+def merge_selections(parts: list[tuple[pa.Table, dict[str, Any]]], dedup: bool) -> tuple[pa.Table, dict[str, Any]]:
+    """Combine the selections of several index files (selected in parallel, one file each).
+
+    URL dedup across the parts gives the same rows as one selection over every file: each part is
+    deduped already, and ``dedup_urls`` keeps the same (latest, then smallest WARC file and offset)
+    capture of a URL wherever it is. Within one crawl a URL lies in one index file (the files are
+    ranges of SURT keys), so this only removes captures of the same URL in other crawls.
+    """
+    tables = [t for t, _ in parts if t.num_rows]
+    table = pa.concat_tables(tables) if tables else POINTER_SCHEMA.empty_table()
+    rejected: Counter[str] = Counter()
+    stats: dict[str, Any] = {"rows_in": 0}
+    for _, st in parts:
+        stats["rows_in"] += st["rows_in"]
+        rejected.update(st["rejected"])
+        if "rescued" in st:
+            stats["rescued"] = stats.get("rescued", 0) + st["rescued"]
+    if dedup and len(parts) > 1 and table.num_rows:
+        before = table.num_rows
+        table = dedup_urls(table)
+        rejected["duplicate_url"] += before - table.num_rows
+    stats["selected"] = table.num_rows
+    stats["rejected"] = {k: v for k, v in sorted(rejected.items()) if v}
+    return table, stats
+
+
 def _rescue(dataset: ds.Dataset, cfg: CCIndexSelect, host_hits: Counter[str], lang_re: str,
             batch_rows: int) -> pa.Table:
     """Pages of mostly-wanted-language hosts that passed every filter but the language one."""

@@ -2,8 +2,9 @@
 
 Planning (on the driver, before any segment runs):
 
-1. ``core.cc_index.select_records`` filters the index (status, MIME, host, URL, and the index's
-   ``content_languages`` unless WET pre-selection is on) and dedups URLs.
+1. ``core.cc_index.select_records`` filters each index file (status, MIME, host, URL, and the
+   index's ``content_languages`` unless WET pre-selection is on) and dedups URLs, one file per
+   worker task on the run's executor; ``merge_selections`` dedups URLs across the files.
 2. ``core.cc_index.write_pointer_shards`` writes the selected pointers of each WARC file to one
    Parquet file under ``<run>/input/cc_select-<stamp>/``.
 3. With ``preselect`` (WET mode) every pointer shard is narrowed, in parallel on the run's
@@ -35,7 +36,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from core.byte_range import RangeMissing, open_stream
-from core.cc_index import CCIndexSelect, join_location, select_records, wet_name, write_pointer_shards
+from core.cc_index import (
+    CCIndexSelect,
+    join_location,
+    merge_selections,
+    select_records,
+    wet_name,
+    write_pointer_shards,
+)
 from core.cc_records import META_RETRIES, META_TIMEOUT
 from core.io import AtomicParquetWriter, read_json, stamp, write_json_atomic
 from core.readers import InputFile
@@ -91,7 +99,12 @@ def expand_cc_index(cfg: CCIndexSelect, source: str, text_field: str, run_dir: P
 
 def _select(cfg: CCIndexSelect, files: list[Path], warc_prefix: str, sel_dir: Path, marker: Path,
             ctx: RunContext | None) -> None:
-    table, stats = select_records(files, cfg)
+    tasks = [(str(f), cfg.model_dump(mode="json")) for f in files]
+    if ctx is None or len(files) == 1:
+        parts = [select_file(t) for t in tasks]
+    else:
+        parts = ctx.map(select_file, tasks, desc="index selection")
+    table, stats = merge_selections(parts, cfg.dedup_urls)
     meta = {META_TIMEOUT: str(cfg.timeout_s), META_RETRIES: str(cfg.retries)}
     if cfg.preselect is None:
         shards = write_pointer_shards(table, sel_dir, warc_prefix, meta)
@@ -122,6 +135,12 @@ def _select(cfg: CCIndexSelect, files: list[Path], warc_prefix: str, sel_dir: Pa
     log.info("cc_index: %d of %d index rows selected in %d WARC files; rejected %s", stats["selected"],
              stats["rows_in"], len(entries), stats["rejected"])
     write_json_atomic({"stats": stats, "shards": entries}, marker)
+
+
+def select_file(task: tuple[str, dict[str, Any]]) -> tuple[pa.Table, dict[str, Any]]:
+    """Select from one index file (a worker task: index files are selected in parallel)."""
+    path, options = task
+    return select_records([Path(path)], CCIndexSelect(**options))
 
 
 def preselect_shard(task: tuple[str, str, str, list[str], dict[str, Any], bool, float, int]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from pydantic import ValidationError
 
-from core.cc_index import CCIndexSelect, dedup_urls, select_records, write_pointer_shards
+from core.cc_index import CCIndexSelect, dedup_urls, merge_selections, select_records, write_pointer_shards
 from core.cc_records import iter_cc_records
 from core.readers import read_batches
 from core.stats import StageStats
@@ -85,6 +85,10 @@ def test_url_dedup_keeps_latest_capture_whatever_the_file_order(cc_sample, tmp_p
     assert all(chosen[r["url"]] == 7 for r in labelled)  # the later capture wins
     assert len(ab.column("url").unique()) == ab.num_rows
     assert dedup_urls(ab).equals(ab)
+    # selected one file per worker, then merged: the same rows and counts as one pass over both
+    parts = [select_records([tmp_path / n], cfg) for n in ("b.parquet", "a.parquet")]
+    merged, mst = merge_selections(parts, dedup=True)
+    assert merged.equals(ab) and mst == st
 
 
 def test_host_rescue_recovers_missing_labels(cc_sample):

@@ -133,3 +133,16 @@ def test_cc_index_job_validation(cc_sample, tmp_path):
     with pytest.raises(JobError, match=r"inputs\[0\].cc_index: .*index file not found"):
         job.expand_inputs()
     shutil.rmtree(tmp_path / "v", ignore_errors=True)
+
+
+def test_index_files_selected_in_parallel_give_the_same_output(cc_sample, tmp_path):
+    index = pq.read_table(cc_sample.index)
+    half = index.num_rows // 2
+    pq.write_table(index.slice(0, half), tmp_path / "i0.parquet")
+    pq.write_table(index.slice(half), tmp_path / "i1.parquet")
+    one = run_job(parse_job(_job(tmp_path, "one", _cc(cc_sample, str(cc_sample.root)))))
+    two_inp = _cc(cc_sample, str(cc_sample.root))
+    two_inp["cc_index"]["paths"] = [str(tmp_path / "i*.parquet")]
+    two = run_job(parse_job(_job(tmp_path, "two", two_inp, workers=2)))
+    assert _output_bytes(two.run_dir) == _output_bytes(one.run_dir)
+    assert _selection(two.run_dir)["stats"] == _selection(one.run_dir)["stats"]
