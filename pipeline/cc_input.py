@@ -89,7 +89,7 @@ def expand_cc_index(cfg: CCIndexSelect, source: str, text_field: str, run_dir: P
     if not marker.exists():
         if sel_dir.exists():  # an interrupted selection
             shutil.rmtree(sel_dir)
-        _select(cfg, files, warc_prefix, sel_dir, marker, ctx)
+        _select(cfg, files, warc_prefix, sel_dir, marker, ctx, resolve)
     else:
         log.info("cc_index: reusing the selection in %s", sel_dir)
     done = read_json(marker)
@@ -98,7 +98,7 @@ def expand_cc_index(cfg: CCIndexSelect, source: str, text_field: str, run_dir: P
 
 
 def _select(cfg: CCIndexSelect, files: list[Path], warc_prefix: str, sel_dir: Path, marker: Path,
-            ctx: RunContext | None) -> None:
+            ctx: RunContext | None, resolve: Any) -> None:
     tasks = [(str(f), cfg.model_dump(mode="json")) for f in files]
     if ctx is None or len(files) == 1:
         parts = [select_file(t) for t in tasks]
@@ -112,7 +112,7 @@ def _select(cfg: CCIndexSelect, files: list[Path], warc_prefix: str, sel_dir: Pa
     else:
         cand_dir = sel_dir / "_candidates"
         shards = write_pointer_shards(table, cand_dir, warc_prefix, meta)
-        wet_prefix = _prefix(cfg.preselect.wet_prefix or cfg.warc_prefix, lambda p: Path(p).resolve())
+        wet_prefix = _prefix(cfg.preselect.wet_prefix or cfg.warc_prefix, resolve)
         hangul = cfg.preselect.hangul_prefilter and cfg.preselect.languages == ["ko"]
         tasks = [(str(p), join_location(wet_prefix, wet_name(w)), str(sel_dir / p.name), cfg.preselect.languages,
                   cfg.preselect.langid, hangul, cfg.timeout_s, cfg.retries) for p, w in shards]
