@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         markdown_table(headers, rows),
         "",
-        f"Warm CPU seconds of every run (cost sample): "
+        "Warm CPU seconds of every run (cost sample): "
         + "; ".join(f"{m} {cost[m]['cpu_all']}" for m in PASSES),
         "",
         f"WET pass on the cost sample: {wet_sel}",
