@@ -275,6 +275,14 @@ class _RayShardRunner:
         return {"stats": np.array(out, dtype=object)}
 
 
+#: Ray retries when a worker process or node dies: task re-runs and actor restarts (an actor that
+#: keeps dying, e.g. out of memory on one shard, ends the job). The shard call in flight on a dead
+#: actor is retried without limit (-1): Ray spends a retry on every failed delivery while the actor
+#: restarts, so a bound of a few is used up within seconds of a node dying. Shard outputs are
+#: atomic and deterministic, so a re-run writes the same bytes.
+RAY_MAX_RETRIES = 3
+
+
 def _ray_call(fn: Callable[[Any], Any], item: Any) -> Any:
     return fn(item)
 
@@ -304,7 +312,7 @@ class RayContext(RunContext):
     def map(self, fn: Callable[[Any], Any], items: Sequence[Any], desc: str = "") -> list[Any]:
         import ray
 
-        remote = ray.remote(num_cpus=1)(_ray_call)
+        remote = ray.remote(num_cpus=1, max_retries=RAY_MAX_RETRIES)(_ray_call)
         refs = [remote.remote(fn, it) for it in items]
         results: list[Any] = []
         for ref in tqdm(refs, desc=desc or None, disable=not desc, leave=False):
@@ -317,7 +325,8 @@ class RayContext(RunContext):
         rows = [{"task": json.dumps(asdict(t))} for t in tasks]
         ds = ray.data.from_items(rows, override_num_blocks=max(1, len(rows)))
         ds = ds.map_batches(_RayShardRunner, fn_constructor_kwargs={"specs": specs}, batch_size=1,
-                            concurrency=max(1, min(self.workers, len(rows))), num_cpus=1)
+                            concurrency=max(1, min(self.workers, len(rows))), num_cpus=1,
+                            max_restarts=RAY_MAX_RETRIES, max_task_retries=-1)
         for _ in tqdm(ds.iter_rows(), total=len(rows), desc=desc or None, disable=not desc, leave=False):
             pass
 

@@ -39,7 +39,8 @@ from core.warc_resync import find_damage, sniff
 
 log = logging.getLogger(__name__)
 
-InputFormat = Literal["auto", "warc", "arc", "jsonl", "parquet"]
+#: ``cc_records``: a pointer shard of WARC records read by byte range (``core.cc_records``).
+InputFormat = Literal["auto", "warc", "arc", "jsonl", "parquet", "cc_records"]
 
 #: Columns a raw web record carries until the extraction stage turns it into text.
 RAW_FIELDS: list[pa.Field] = [
@@ -129,6 +130,11 @@ def read_batches(path: Path, fmt: InputFormat, source: str, batch_rows: int, sta
     if fmt == "jsonl":
         rows_iter = _iter_jsonl(path, source, stats, text_field, name, id_field, limits.max_line_bytes)
         schema = JSONL_SCHEMA
+    elif fmt == "cc_records":
+        from core.cc_records import iter_cc_records
+
+        rows_iter = iter_cc_records(path, source, stats, None, max_body=limits.max_body_bytes)
+        schema = RAW_SCHEMA
     else:
         rows_iter = (_iter_warc(path, source, stats, name, limits.max_body_bytes) if fmt == "warc"
                      else _iter_arc_file(path, source, stats, name, limits.max_body_bytes))

@@ -10,9 +10,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from core.cc_index import CCIndexSelect
 from core.config import JobError
 from core.limits import ReadLimits
 from core.readers import InputFile, InputFormat
+from core.stage import RunContext
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,11 +35,13 @@ class InputSpec(_Strict):
     embedded: Literal["demo"] | None = Field(None, description="use the bundled generated sample")
     demo_pages: int | None = Field(None, gt=0, description="pages in the embedded sample (all shards)")
     demo_shards: int = Field(4, gt=0, le=256, description="WARC files the embedded sample is split into")
+    cc_index: CCIndexSelect | None = Field(None, description="select records from Common Crawl's URL index "
+                                           "and fetch them by byte range (one shard per WARC file)")
 
     @model_validator(mode="after")
     def _one_kind(self) -> InputSpec:
-        if bool(self.paths) == bool(self.embedded):
-            raise ValueError("give either 'paths' or 'embedded', not both and not neither")
+        if sum((bool(self.paths), bool(self.embedded), self.cc_index is not None)) != 1:
+            raise ValueError("give exactly one of 'paths', 'embedded' or 'cc_index'")
         return self
 
 
@@ -126,8 +130,9 @@ class JobConfig(_Strict):
     def run_dir(self) -> Path:
         return self.resolve(self.output_dir)
 
-    def expand_inputs(self) -> list[InputFile]:
-        """Every input file, in a deterministic order.
+    def expand_inputs(self, ctx: RunContext | None = None) -> list[InputFile]:
+        """Every input file, in a deterministic order (``ctx`` runs a ``cc_index`` input's WET
+        pre-selection in parallel; without it, in this process).
 
         A file's ``name`` (its part of every document id) is its path below the fixed part of the
         pattern that matched it (``crawl/**/*.warc.gz`` -> ``2024/a.warc.gz``): stable when other
@@ -135,7 +140,17 @@ class JobConfig(_Strict):
         """
         files: list[InputFile] = []
         for i, spec in enumerate(self.inputs):
-            source = spec.source or ("web_demo" if spec.embedded == "demo" else "input")
+            source = spec.source or ("web_demo" if spec.embedded == "demo" else
+                                     "common_crawl" if spec.cc_index else "input")
+            if spec.cc_index is not None:
+                from pipeline.cc_input import expand_cc_index
+
+                try:
+                    files.extend(expand_cc_index(spec.cc_index, source, spec.text_field, self.run_dir,
+                                                 self.resolve, ctx))
+                except (FileNotFoundError, ValueError) as exc:
+                    raise JobError(f"inputs[{i}].cc_index: {exc}") from None
+                continue
             if spec.embedded == "demo":
                 from sample.demo import DEMO_DEFAULT_PAGES, ensure_demo_warc
 

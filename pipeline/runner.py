@@ -102,7 +102,7 @@ def _run_locked(job: JobConfig, executor: str | None) -> RunResult:
         yaml.safe_dump(job.model_dump(mode="json"), sort_keys=False, allow_unicode=True), encoding="utf-8")
     kind = executor or job.executor
     ctx = make_context(kind, job.workers, job.seed, run_dir / "scratch", job.ray.address, job.ray.num_cpus)
-    inputs = job.expand_inputs()
+    inputs = job.expand_inputs(ctx)
     n_shards = len(inputs)
     segments = plan_segments(job)
     per_segment_stats: list[list[StageStats]] = []

@@ -65,3 +65,11 @@ def s3_bucket(s3_endpoint, request) -> str:
         fs.rm(name, recursive=True)
     fs.mkdir(name)
     return f"s3://{name}"
+
+
+@pytest.fixture(scope="session")
+def cc_sample(tmp_path_factory):
+    """A Common Crawl-shaped sample (WARC, WET, index Parquet) of 300 demo pages, built once."""
+    from sample.cc_sample import build_cc_sample
+
+    return build_cc_sample(tmp_path_factory.mktemp("cc_sample"), n_pages=300, seed=0)
