@@ -20,6 +20,7 @@ import tempfile
 import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -128,6 +129,25 @@ def train(pos: Iterable[str], neg: Iterable[str], output: str | Path, *, epoch: 
             "bytes": output.stat().st_size}
 
 
+def add_fasttext_arguments(ap: argparse.ArgumentParser, epoch: int) -> None:
+    """The output path and fastText hyper-parameters every classifier-training command takes."""
+    ap.add_argument("--output", required=True, help="model path (.ftz when quantised, else .bin)")
+    ap.add_argument("--epoch", type=int, default=epoch)
+    ap.add_argument("--dim", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=0.5)
+    ap.add_argument("--word-ngrams", type=int, default=2)
+    ap.add_argument("--bucket", type=int, default=200_000)
+    ap.add_argument("--thread", type=int, default=1, help="1 = deterministic")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-quantize", action="store_true")
+
+
+def fasttext_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The training keyword arguments ``add_fasttext_arguments`` parsed."""
+    return {"epoch": args.epoch, "dim": args.dim, "lr": args.lr, "word_ngrams": args.word_ngrams,
+            "bucket": args.bucket, "thread": args.thread, "seed": args.seed, "quantize": not args.no_quantize}
+
+
 def train_main(argv: list[str] | None = None) -> int:
     """``axk1 quality train``: train a fastText quality model from labelled files."""
     ap = argparse.ArgumentParser(prog="axk1 quality train", description=train_main.__doc__)
@@ -138,15 +158,7 @@ def train_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--synthetic-docs", type=int, default=3000, help="generated documents per class")
     ap.add_argument("--blocks", action="store_true", help="text files hold one document per blank-line block")
     ap.add_argument("--column", default="text", help="text column/field in Parquet/JSONL inputs")
-    ap.add_argument("--output", required=True, help="model path (.ftz when quantised, else .bin)")
-    ap.add_argument("--epoch", type=int, default=10)
-    ap.add_argument("--dim", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=0.5)
-    ap.add_argument("--word-ngrams", type=int, default=2)
-    ap.add_argument("--bucket", type=int, default=200_000)
-    ap.add_argument("--thread", type=int, default=1, help="1 = deterministic")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--no-quantize", action="store_true")
+    add_fasttext_arguments(ap, epoch=10)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
@@ -160,8 +172,7 @@ def train_main(argv: list[str] | None = None) -> int:
         neg += sn
     if not pos or not neg:
         ap.error("need positive and negative documents (--positive/--negative or --synthetic)")
-    res = train(pos, neg, args.output, epoch=args.epoch, dim=args.dim, lr=args.lr, word_ngrams=args.word_ngrams,
-                bucket=args.bucket, thread=args.thread, seed=args.seed, quantize=not args.no_quantize)
+    res = train(pos, neg, args.output, **fasttext_options(args))
     log.info("saved %s: %s", args.output, res)
     return 0
 

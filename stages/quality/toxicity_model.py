@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from stages.quality.classifier import QualityModel, train
+from stages.quality.classifier import QualityModel, add_fasttext_arguments, fasttext_options, train
 
 log = logging.getLogger(__name__)
 
@@ -82,21 +82,11 @@ def train_toxicity_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--input", nargs="+", required=True, help="labelled .jsonl/.parquet files")
     ap.add_argument("--text-field", default="text")
     ap.add_argument("--label-field", default="label")
-    ap.add_argument("--output", required=True, help="model path (.ftz when quantised, else .bin)")
-    ap.add_argument("--epoch", type=int, default=25)
-    ap.add_argument("--dim", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=0.5)
-    ap.add_argument("--word-ngrams", type=int, default=2)
-    ap.add_argument("--bucket", type=int, default=200_000)
-    ap.add_argument("--thread", type=int, default=1, help="1 = deterministic")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--no-quantize", action="store_true")
+    add_fasttext_arguments(ap, epoch=25)
     args = ap.parse_args(argv)
     rows = [r for p in args.input for r in read_labelled(p, args.text_field, args.label_field)]
     if not any(y for _, y in rows) or all(y for _, y in rows):
         ap.error("need both toxic and clean documents")
-    res = train_toxicity(rows, args.output, epoch=args.epoch, dim=args.dim, lr=args.lr,
-                         word_ngrams=args.word_ngrams, bucket=args.bucket, thread=args.thread, seed=args.seed,
-                         quantize=not args.no_quantize)
+    res = train_toxicity(rows, args.output, **fasttext_options(args))
     log.info("saved %s: %s", args.output, res)
     return 0
