@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.io import read_json, stamp, write_json_atomic
 from core.runlock import run_lock
-from pipeline.job import JobConfig
+from pipeline.job import JobConfig, JobError
 from pipeline.runner import RunResult, check_run_dir, run_job
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,9 @@ def pretrain_job(job: JobConfig, shards: Path, vocab_size: int) -> Any:
 def run_kickoff(job: JobConfig, executor: str | None = None) -> dict[str, Any]:
     """Run curation and every downstream step the job declares; return where each output is.
     Holds the run directory's lock throughout (the curation run inside shares it)."""
+    if job.output_url is not None:
+        raise JobError(f"output_dir {job.output_url}: the kickoff (tokenizer, pack, pretrain) writes to a local "
+                       "or mounted folder only; run the curation job alone on the bucket, or use a local output_dir")
     check_run_dir(job.run_dir)
     with run_lock(job.run_dir):
         return _run_kickoff(job, executor)
