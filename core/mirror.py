@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +175,62 @@ def prune(root: Path, url: str, parents: list[str]) -> None:
                 log.info("removing %s: not part of this run's output", u)
                 fs.remove(u)
 
+
+def _is_marker(rel: str) -> bool:
+    """Step markers (``_step.json``, ``_eval_step.json`` ...) are published last and fetched last."""
+    name = rel.rsplit("/", 1)[-1]
+    return name.startswith("_") and name.endswith(".json")
+
+
+def _local_listing(folder: Path) -> dict[str, int]:
+    return {p.relative_to(folder).as_posix(): p.stat().st_size for p in sorted(folder.rglob("*"))
+            if p.is_file() and not p.name.startswith(".")}
+
+
+def _remote_listing(prefix: str) -> dict[str, int]:
+    base = prefix.rstrip("/") + "/"
+    return {u[len(base):]: fs.file_size(u) for u in fs.listdir(prefix)}
+
+
+def _same_folder(folder: Path, prefix: str) -> bool:
+    """The staged folder and the bucket prefix hold the same files, sizes and step markers."""
+    local, remote = _local_listing(folder), _remote_listing(prefix)
+    return local == remote and all(
+        (folder / rel).read_bytes() == fs.read_bytes(fs.join(prefix, rel)) for rel in local if _is_marker(rel))
+
+
+def publish_step(root: Path, url: str, step_dir: Path) -> None:
+    """Publish a finished downstream step's folder (tokenizer, shards, train): unless the bucket
+    already holds the same files, withdraw its markers, upload every file, delete objects the folder
+    no longer has, and upload the markers last."""
+    step_dir = Path(step_dir)
+    if not step_dir.resolve().is_relative_to(root.resolve()):
+        log.warning("%s is outside the run directory; not published to %s", step_dir, url)
+        return
+    prefix = fs.join(url, _rel(step_dir, root))
+    if _same_folder(step_dir, prefix):
+        return
+    local = _local_listing(step_dir)
+    remote = _remote_listing(prefix)
+    for rel in remote:
+        if _is_marker(rel) or rel not in local:
+            fs.remove(fs.join(prefix, rel))
+    for rel in sorted(local, key=_is_marker):
+        fs.put_file(step_dir / rel, fs.join(prefix, rel))
+    log.info("published %s to %s", step_dir.name, prefix)
+
+
+def pull_step(root: Path, url: str, name: str) -> None:
+    """Fetch a downstream step folder the bucket holds as finished (it has ``_step.json``) when the
+    staging folder's copy differs; markers are fetched last, so a killed fetch is never trusted."""
+    prefix = fs.join(url, name)
+    if not fs.exists(fs.join(prefix, "_step.json")):
+        return
+    folder = root / name
+    if folder.is_dir() and _same_folder(folder, prefix):
+        return
+    if folder.exists():
+        shutil.rmtree(folder)
+    for rel in sorted(_remote_listing(prefix), key=_is_marker):
+        fs.download(fs.join(prefix, rel), folder / rel)
+    log.info("fetched step %s from %s", name, prefix)

@@ -177,3 +177,32 @@ def test_bucket_problems_are_one_line_errors(tmp_path, s3_endpoint, s3_bucket, c
     assert main(["verify", "s3://no-such-bucket-zz/run"]) == 2
 
 
+
+def test_kickoff_on_a_bucket_publishes_every_step_and_resumes_from_it(s3_bucket, _staging, caplog):
+    import shutil
+
+    from pipeline.kickoff import run_kickoff
+
+    data = yaml.safe_load((REPO / "jobs" / "pretrain_kickoff.yaml").read_text(encoding="utf-8"))
+    run_url = f"{s3_bucket}/kickoff"
+    data["output_dir"] = run_url
+    data["inputs"][0].update({"demo_pages": 400, "demo_shards": 2})
+    data["tokenizer"].update({"vocab_size": 4096})
+    data["pretrain"].update({"steps": 6, "seq_len": 64, "micro_batch": 2, "checkpoint_interval": 3,
+                             "log_interval": 2})
+    job = parse_job(data)
+    run_kickoff(job)
+    for name in ("tokenizer/tokenizer.json", "tokenizer/eval.json", "tokenizer/_step.json", "shards/manifest.json",
+                 "shards/_step.json", "train/metrics.jsonl", "train/_step.json", "kickoff.json",
+                 "report/index.html", "manifest.json"):
+        assert fs.exists(f"{run_url}/{name}"), name
+    metrics = fs.read_bytes(f"{run_url}/train/metrics.jsonl")
+    assert json.loads(metrics.decode().splitlines()[-1])["step"] == 6
+
+    shutil.rmtree(_staging)  # another machine: every finished step comes from the bucket
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        run_kickoff(job)
+    for step in ("tokenizer", "pack", "pretrain"):
+        assert f"step {step}: up to date" in caplog.text, step
+    assert fs.read_bytes(f"{run_url}/train/metrics.jsonl") == metrics
