@@ -186,8 +186,8 @@ def _puller(run_dir: Path, url: str | None, segment: str) -> Any:
 
 def _file_identity(path: Path | str, run_dir: Path) -> list[Any]:
     """What an input's contents are taken to be: path, size and mtime (an object: URL, size and
-    its ETag or generation); files the run generated itself (the embedded sample) are
-    deterministic, so their place in the run and size suffice."""
+    its ETag, or mtime where the store has none); files the run generated itself (the embedded
+    sample) are deterministic, so their place in the run and size suffice."""
     if isinstance(path, str) and fs.is_remote(path):
         return fs.identity(path)
     path = Path(path)

@@ -125,6 +125,30 @@ def test_killed_bucket_run_resumes_to_identical_output(tmp_path, s3_bucket, _sta
     assert not [u for u in fs.listdir(run_url) if u.endswith(".tmp")]
 
 
+def test_jsonl_gz_zst_and_parquet_inputs_stream_from_a_bucket(tmp_path, s3_bucket):
+    import gzip
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import zstandard
+
+    src = tmp_path / "src"
+    src.mkdir()
+    lines = [json.dumps({"id": f"d{i}", "text": f"문서 {i} " + "한국어 문장입니다. " * (1 + i % 5)},
+                        ensure_ascii=False) for i in range(120)]
+    blob = ("\n".join(lines) + "\n").encode()
+    (src / "a.jsonl.gz").write_bytes(gzip.compress(blob))
+    (src / "b.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(blob))
+    pq.write_table(pa.Table.from_pylist([json.loads(x) for x in lines]), src / "c.parquet")
+    for f in src.iterdir():
+        fs.put_file(f, f"{s3_bucket}/src/{f.name}")
+    stages = [{"name": "extract"}]
+    local = run_job(parse_job(_job(str(tmp_path / "l"), str(src / "*"), stages, source="t")))
+    remote = run_job(parse_job(_job(str(tmp_path / "r"), f"{s3_bucket}/src/*", stages, source="t")))
+    assert _local_parquet(remote.run_dir) == _local_parquet(local.run_dir)
+    assert remote.funnel["docs_out"] == local.funnel["docs_out"] == 360
+
+
 def _dedup_stages() -> list:
     return [{"name": "extract"}, {"name": "minhash_dedup", "num_bands": 8, "rows_per_band": 4},
             {"name": "mix", "budget_tokens": 20_000, "rows_per_file": 40,
@@ -143,6 +167,7 @@ def test_damaged_objects_on_the_bucket_are_recomputed(tmp_path, s3_bucket, _stag
     assert len(shards) == 3 and mix
     fs.remove(f"{run_url}/{shards[1]}")  # deleted
     fs.write_bytes(fs.read_bytes(f"{run_url}/{mix[0]}")[:-100], f"{run_url}/{mix[0]}")  # truncated
+    assert main(["verify", run_url]) == 1
     with caplog.at_level(logging.WARNING):
         run_job(parse_job(job))  # the staging folder still holds intact copies: the bucket decides
     text = caplog.text
@@ -178,10 +203,9 @@ def test_bucket_problems_are_one_line_errors(tmp_path, s3_endpoint, s3_bucket, c
 
 
 
-def test_kickoff_on_a_bucket_publishes_every_step_and_resumes_from_it(s3_bucket, _staging, caplog):
+def test_kickoff_on_a_bucket_publishes_every_step_and_resumes_from_it(tmp_path, s3_bucket, _staging):
+    """``axk1 run`` in a child process (the trainer's memory stays out of the test process)."""
     import shutil
-
-    from pipeline.kickoff import run_kickoff
 
     data = yaml.safe_load((REPO / "jobs" / "pretrain_kickoff.yaml").read_text(encoding="utf-8"))
     run_url = f"{s3_bucket}/kickoff"
@@ -190,8 +214,11 @@ def test_kickoff_on_a_bucket_publishes_every_step_and_resumes_from_it(s3_bucket,
     data["tokenizer"].update({"vocab_size": 4096})
     data["pretrain"].update({"steps": 6, "seq_len": 64, "micro_batch": 2, "checkpoint_interval": 3,
                              "log_interval": 2})
-    job = parse_job(data)
-    run_kickoff(job)
+    job_file = tmp_path / "kickoff.yaml"
+    job_file.write_text(yaml.safe_dump(data), encoding="utf-8")
+    cmd = [sys.executable, "-m", "pipeline.cli", "run", str(job_file)]
+    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=os.environ.copy(), timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
     for name in ("tokenizer/tokenizer.json", "tokenizer/eval.json", "tokenizer/_step.json", "shards/manifest.json",
                  "shards/_step.json", "train/metrics.jsonl", "train/_step.json", "kickoff.json",
                  "report/index.html", "manifest.json"):
@@ -200,9 +227,29 @@ def test_kickoff_on_a_bucket_publishes_every_step_and_resumes_from_it(s3_bucket,
     assert json.loads(metrics.decode().splitlines()[-1])["step"] == 6
 
     shutil.rmtree(_staging)  # another machine: every finished step comes from the bucket
-    caplog.clear()
-    with caplog.at_level(logging.INFO):
-        run_kickoff(job)
+    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=os.environ.copy(), timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
     for step in ("tokenizer", "pack", "pretrain"):
-        assert f"step {step}: up to date" in caplog.text, step
+        assert f"step {step}: up to date" in r.stderr, step
+    assert "fetched step train" in r.stderr
     assert fs.read_bytes(f"{run_url}/train/metrics.jsonl") == metrics
+
+def test_unreachable_endpoint_fails_the_run_in_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    job_file = tmp_path / "job.yaml"
+    job_file.write_text(yaml.safe_dump(_job("s3://bucket/run", _jsonl(tmp_path / "in", 1, 5), [{"name": "extract"}])))
+    env = {**os.environ, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "k",
+           "AWS_SECRET_ACCESS_KEY": "never-logged-9f3a", "AWS_DEFAULT_REGION": "us-east-1", "AXK1_STORAGE_CONNECT_TIMEOUT": "1",
+           "AXK1_STORAGE_MAX_ATTEMPTS": "1", "AXK1_CACHE_DIR": str(tmp_path / "cache")}
+    t0 = time.monotonic()
+    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(job_file)], cwd=REPO, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    errors = [line for line in r.stderr.splitlines() if " ERROR " in line]
+    assert len(errors) == 1 and "cannot write s3://bucket/run/job.yaml" in errors[0], r.stderr[-2000:]
+    assert "Traceback" not in r.stderr and "never-logged-9f3a" not in r.stderr
+    assert time.monotonic() - t0 < 60
