@@ -62,6 +62,8 @@ class ShardTask:
     #: The caller's id field in JSONL/Parquet input, and the reader's caps (``ReadLimits`` fields).
     id_field: str | None = "id"
     read_limits: dict[str, int] | None = None
+    #: Bucket URL the run directory is published to (``core.mirror``): data files, then the marker.
+    mirror: str | None = None
 
     def done(self) -> bool:
         return Path(self.stats_path).exists()
@@ -192,7 +194,7 @@ def run_shard(task: ShardTask, stages: Sequence[Stage]) -> list[dict[str, Any]]:
     rejected_files: list[Path] = []
     try:
         limits = ReadLimits(**task.read_limits) if task.read_limits else None
-        for batch in read_batches(Path(task.input_path), task.input_format, task.source,  # type: ignore[arg-type]
+        for batch in read_batches(task.input_path, task.input_format, task.source,  # type: ignore[arg-type]
                                   task.batch_rows, read_stats, task.text_field, task.input_name,
                                   task.id_field, limits):
             input_schema = input_schema or batch.schema
@@ -220,6 +222,10 @@ def run_shard(task: ShardTask, stages: Sequence[Stage]) -> list[dict[str, Any]]:
                "outputs": [file_record(p, root) for p in output_files],
                "rejects": [file_record(p, root) for p in sorted(rejected_files)]}
     write_json_atomic(payload, Path(task.stats_path))
+    if task.mirror:
+        from core.mirror import upload_marker
+
+        upload_marker(Path(task.stats_path), root, task.mirror)
     return payload["stages"]
 
 
@@ -353,13 +359,16 @@ def run_map_segment(ctx: LocalContext | RayContext, specs: StageSpecs,
                     inputs: list[InputFile], seg_dir: Path,
                     rejects_dir: Path | None, batch_rows: int, reads_raw_input: bool,
                     desc: str, partition_by: str | None = None,
-                    root: Path | None = None) -> list[list[StageStats]]:
+                    root: Path | None = None, mirror: str | None = None,
+                    sync: Callable[[], None] | None = None) -> list[list[StageStats]]:
     """Run fused map stages over every input shard, skipping finished ones whose recorded files
     verify and recomputing damaged ones; return per-shard stats.
 
     ``root`` (default: the run directory, two levels above ``seg_dir``) is the folder markers
     record file paths against. Temp files of a killed run are removed by the caller, which holds
-    the run directory's lock.
+    the run directory's lock. With ``mirror`` (a bucket URL) each finished shard is published
+    there; ``sync`` runs after the shards and before their markers are read (it brings shards that
+    other machines published into the run directory).
     """
     root = Path(root) if root is not None else seg_dir.parent.parent
     stats_dir = seg_dir / "_stats"
@@ -372,7 +381,7 @@ def run_map_segment(ctx: LocalContext | RayContext, specs: StageSpecs,
             output_path=str(seg_dir / f"{name}.parquet"), stats_path=str(stats_dir / f"{name}.json"),
             rejects_path=str(rejects_dir / f"{name}.parquet") if rejects_dir else None,
             batch_rows=batch_rows, reads_raw_input=reads_raw_input, partition_by=partition_by,
-            root=str(root)))
+            root=str(root), mirror=mirror))
     todo = []
     for t in tasks:
         if t.done() and not _damaged(Path(t.stats_path), root, f"{seg_dir.name} shard {t.index}"):
@@ -382,6 +391,8 @@ def run_map_segment(ctx: LocalContext | RayContext, specs: StageSpecs,
         log.info("%s: %d of %d shards already done, resuming", seg_dir.name, len(tasks) - len(todo), len(tasks))
     if todo:
         ctx.run_map(specs, todo, desc)
+    if sync is not None:
+        sync()
     return load_shard_stats(stats_dir)
 
 
@@ -404,9 +415,11 @@ def _written_files(directory: Path | None) -> list[Path]:
 
 
 def run_global_segment(ctx: RunContext, stage: GlobalStage, inputs: list[Path], seg_dir: Path,
-                       rejects_dir: Path | None, root: Path | None = None) -> list[list[StageStats]]:
+                       rejects_dir: Path | None, root: Path | None = None,
+                       mirror: str | None = None) -> list[list[StageStats]]:
     """Run a global stage once; its marker (stats plus a record of every file it wrote) marks it
-    complete. A marker whose files do not verify is discarded and the stage runs again."""
+    complete. A marker whose files do not verify is discarded and the stage runs again. With
+    ``mirror`` (a bucket URL) its files, then its marker, are published there."""
     root = Path(root) if root is not None else seg_dir.parent.parent
     marker = seg_dir / "_stats" / "global.json"
     if marker.exists() and not _damaged(marker, root, seg_dir.name):
@@ -419,6 +432,10 @@ def run_global_segment(ctx: RunContext, stage: GlobalStage, inputs: list[Path], 
         write_json_atomic({"stages_per_shard": [s.to_dict() for s in stats],
                            "outputs": [file_record(p, root) for p in _written_files(seg_dir)],
                            "rejects": [file_record(p, root) for p in _written_files(rejects_dir)]}, marker)
+        if mirror:
+            from core.mirror import upload_marker
+
+            upload_marker(marker, root, mirror)
     return [[StageStats.from_dict(d)] for d in read_json(marker)["stages_per_shard"]]
 
 

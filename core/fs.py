@@ -148,8 +148,12 @@ def read_range(path: str | os.PathLike[str], offset: int, length: int) -> bytes:
 
 def file_size(path: str | os.PathLike[str]) -> int:
     text = os.fspath(path)
+    if not is_remote(text):
+        with _explained("stat", text):
+            return os.stat(text).st_size
     fs, p = filesystem(text)
     with _explained("stat", text):
+        fs.invalidate_cache(p)
         return int(fs.size(p))
 
 
@@ -157,7 +161,53 @@ def exists(path: str | os.PathLike[str]) -> bool:
     text = os.fspath(path)
     fs, p = filesystem(text)
     with _explained("look up", text):
+        fs.invalidate_cache(p)
         return bool(fs.exists(p))
+
+
+def basename(path: str | os.PathLike[str]) -> str:
+    """The last component of a local path or URL."""
+    return os.fspath(path).rstrip("/").rsplit("/", 1)[-1]
+
+
+def identity(path: str | os.PathLike[str]) -> list[Any]:
+    """What an object's contents are taken to be without reading them: URL, size and the store's
+    version tag (ETag, generation or mtime, whichever the store reports)."""
+    text = os.fspath(path)
+    fs, p = filesystem(text)
+    with _explained("stat", text):
+        info = fs.info(p)
+    tag = next((str(info[k]) for k in ("ETag", "etag", "generation", "md5Hash", "mtime", "LastModified",
+                                       "last_modified") if info.get(k) not in (None, "")), "")
+    return [text, int(info.get("size") or 0), tag.strip('"')]
+
+
+def download(src: str | os.PathLike[str], local: str | os.PathLike[str]) -> None:
+    """Copy an object to a local file that appears whole (temp file + rename) or not at all."""
+    text = os.fspath(src)
+    target = Path(local)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    fs, p = filesystem(text)
+    try:
+        with _explained("download", text):
+            fs.get_file(p, str(tmp))
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def listdir(prefix: str | os.PathLike[str]) -> list[str]:
+    """Every file below ``prefix`` (recursively) as full URLs or paths, sorted; [] when none."""
+    text = os.fspath(prefix)
+    fs, p = filesystem(text)
+    with _explained("list", text):
+        fs.invalidate_cache()  # other processes (workers, earlier runs) may have written since
+        try:
+            found = fs.find(p)
+        except FileNotFoundError:
+            return []
+    return sorted(_unstrip(fs, f) for f in found)
 
 
 def expand(pattern: str | os.PathLike[str]) -> list[str]:
@@ -165,6 +215,7 @@ def expand(pattern: str | os.PathLike[str]) -> list[str]:
     text = os.fspath(pattern)
     fs, p = filesystem(text)
     with _explained("list", text):
+        fs.invalidate_cache()
         if any(c in p for c in "*?["):
             found = fs.glob(p)
         else:

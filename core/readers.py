@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 
+from core import fs
 from core.limits import DEFAULT_LIMITS, ReadLimits, TooLarge, inflate_bounded
 from core.schema import BASE_FIELDS, conform, document_id
 from core.stats import StageStats
@@ -61,7 +62,8 @@ JSONL_SCHEMA = pa.schema([*BASE_FIELDS, METADATA_FIELD])
 class InputFile(NamedTuple):
     """One input file of a job and how to read it."""
 
-    path: Path
+    #: A local file, or an object's URL (``s3://``, ``gs://``, ``https://``) read by streaming.
+    path: Path | str
     format: str
     source: str
     text_field: str
@@ -74,9 +76,9 @@ class InputFile(NamedTuple):
     limits: ReadLimits = DEFAULT_LIMITS
 
 
-def detect_format(path: Path) -> InputFormat:
+def detect_format(path: Path | str) -> InputFormat:
     """Guess the input format from the file name."""
-    name = path.name.lower()
+    name = fs.basename(path).lower()
     for suffix in (".gz", ".zst", ".zstd"):
         if name.endswith(suffix):
             name = name[: -len(suffix)]
@@ -101,7 +103,7 @@ def domain_of(url: str | None) -> str | None:
     return host.lower() if host else None
 
 
-def read_batches(path: Path, fmt: InputFormat, source: str, batch_rows: int, stats: StageStats,
+def read_batches(path: Path | str, fmt: InputFormat, source: str, batch_rows: int, stats: StageStats,
                  text_field: str = "text", name: str | None = None, id_field: str | None = "id",
                  limits: ReadLimits | None = None) -> Iterator[pa.Table]:
     """Yield Arrow tables of at most ``batch_rows`` documents from one input file.
@@ -111,14 +113,14 @@ def read_batches(path: Path, fmt: InputFormat, source: str, batch_rows: int, sta
     different folders never share ids). ``id_field`` names the caller's id in JSONL and Parquet
     input (see ``_iter_jsonl``); ``limits`` caps what one document may cost in memory.
     """
-    path = Path(path)
-    name = name or path.name
+    path = path if fs.is_remote(path) else Path(path)
+    name = name or fs.basename(path)
     limits = limits or DEFAULT_LIMITS
-    if path.is_dir():
+    if isinstance(path, Path) and path.is_dir():
         log.warning("%s: input is a directory, not a file; nothing read", path)
         stats.add("input_directory")
         return
-    if path.exists() and path.stat().st_size == 0:
+    if _empty(path):
         log.warning("%s: input file is empty", path)
         stats.add("input_empty_file")
         return
@@ -147,6 +149,21 @@ def read_batches(path: Path, fmt: InputFormat, source: str, batch_rows: int, sta
             batch = []
     if batch:
         yield pa.Table.from_pylist(batch, schema=schema)
+
+
+def _open_raw(path: Path | str) -> BinaryIO:
+    """A local file, or a stream over an object in range requests (never downloaded whole)."""
+    return open(path, "rb") if isinstance(path, Path) else fs.open_input(path)  # noqa: SIM115
+
+
+def _empty(path: Path | str) -> bool:
+    """True for an existing file of 0 bytes (a missing one is reported by the reader that opens it)."""
+    if isinstance(path, Path):
+        return path.exists() and path.stat().st_size == 0
+    try:
+        return fs.file_size(path) == 0
+    except fs.StorageError:
+        return False
 
 
 # ---------------------------------------------------------------- WARC / WET (FastWARC)
@@ -213,7 +230,7 @@ def _clean_uri(uri: str | None) -> str | None:
     return uri
 
 
-def _iter_warc(path: Path, source: str, stats: StageStats, name: str,
+def _iter_warc(path: Path | str, source: str, stats: StageStats, name: str,
                max_body: int) -> Iterator[dict[str, Any]]:
     """Read a WARC/WET with FastWARC; skip damaged gzip members and go on at the next one."""
     try:
@@ -248,7 +265,7 @@ def _iter_warc(path: Path, source: str, stats: StageStats, name: str,
         offset = damage.resume
 
 
-def _fastwarc_pass(path: Path, offset: int, source: str, stats: StageStats, name: str, max_body: int,
+def _fastwarc_pass(path: Path | str, offset: int, source: str, stats: StageStats, name: str, max_body: int,
                    fallback: bool) -> Generator[dict[str, Any], None, int | None]:
     """Yield rows from ``offset`` until FastWARC stops; return the offset of the last record read.
 
@@ -261,7 +278,7 @@ def _fastwarc_pass(path: Path, offset: int, source: str, stats: StageStats, name
                  (WarcRecordType.conversion, "conversion"))
     last: int | None = None
     seen = 0
-    with open(path, "rb") as fh:
+    with _open_raw(path) as fh:
         fh.seek(offset)
         it = iter(ArchiveIterator(fh, parse_http=False, record_types=WarcRecordType.any_type))
         while True:
@@ -274,7 +291,7 @@ def _fastwarc_pass(path: Path, offset: int, source: str, stats: StageStats, name
                     log.debug("%s: FastWARC stopped after offset %s (%s)", path, last, exc)
                     return last
                 log.warning("%s: FastWARC stopped after %d records (%s); continuing with warcio",
-                            path.name, seen, exc)
+                            fs.basename(path), seen, exc)
                 yield from _iter_arc(path, source, stats, name, max_body, skip=seen, error_prefix="warc_parse")
                 return None
             seen += 1
@@ -348,7 +365,7 @@ def _charset_param(content_type: str | None) -> str | None:
 
 # ---------------------------------------------------------------- ARC (warcio)
 
-def _iter_arc_file(path: Path, source: str, stats: StageStats, name: str,
+def _iter_arc_file(path: Path | str, source: str, stats: StageStats, name: str,
                    max_body: int) -> Iterator[dict[str, Any]]:
     """Read an ARC file (or a WARC named .arc); anything else is one ``not_warc`` error."""
     try:
@@ -365,13 +382,13 @@ def _iter_arc_file(path: Path, source: str, stats: StageStats, name: str,
     yield from _iter_arc(path, source, stats, name, max_body)
 
 
-def _iter_arc(path: Path, source: str, stats: StageStats, name: str, max_body: int, skip: int = 0,
+def _iter_arc(path: Path | str, source: str, stats: StageStats, name: str, max_body: int, skip: int = 0,
               error_prefix: str = "arc_parse") -> Iterator[dict[str, Any]]:
     """Read ARC (or WARC) with warcio; ``skip`` records already consumed by another reader."""
     from warcio.archiveiterator import ArchiveIterator
 
     try:
-        fh = open(path, "rb")  # noqa: SIM115
+        fh = _open_raw(path)
     except OSError as exc:
         stats.docs_in += 1
         stats.errors[f"open:{type(exc).__name__}"] += 1
@@ -436,9 +453,20 @@ def _parse_warc_date(value: str | None) -> datetime | None:
 
 # ---------------------------------------------------------------- JSONL
 
-def _open_binary(path: Path) -> BinaryIO:
+def _open_binary(path: Path | str) -> BinaryIO:
     """A buffered binary stream of the file's lines, decompressing .gz and .zst."""
-    name = path.name.lower()
+    name = fs.basename(path).lower()
+    if isinstance(path, str):  # an object: stream it through range requests
+        raw = fs.open_input(path)
+        if name.endswith(".gz"):
+            gz = gzip.GzipFile(fileobj=raw, mode="rb")
+            gz.myfileobj = raw  # type: ignore[attr-defined]  # closed with the gzip stream
+            return gz  # type: ignore[return-value]
+        if name.endswith((".zst", ".zstd")):
+            import zstandard
+
+            return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))  # type: ignore[arg-type]
+        return raw
     if name.endswith(".gz"):
         return gzip.open(path, "rb")  # type: ignore[return-value]
     if name.endswith((".zst", ".zstd")):
@@ -461,7 +489,7 @@ def _read_line(fh: BinaryIO, cap: int) -> bytes | None:
     return None
 
 
-def _iter_jsonl(path: Path, source: str, stats: StageStats, text_field: str, name: str,
+def _iter_jsonl(path: Path | str, source: str, stats: StageStats, text_field: str, name: str,
                 id_field: str | None, max_line: int) -> Iterator[dict[str, Any]]:
     """Documents from JSON lines, one object per line.
 
@@ -497,7 +525,7 @@ def _iter_jsonl(path: Path, source: str, stats: StageStats, text_field: str, nam
             if line is None:
                 stats.docs_in += 1
                 stats.rejected["line_too_long"] += 1
-                log.warning("%s:%d: line longer than %d bytes skipped", path.name, lineno, max_line)
+                log.warning("%s:%d: line longer than %d bytes skipped", fs.basename(path), lineno, max_line)
                 continue
             if not line.strip():
                 continue
@@ -568,7 +596,7 @@ _TEXT_TYPES = (pa.string(), pa.large_string(), pa.null())
 _BYTES_TYPES = (pa.binary(), pa.large_binary())
 
 
-def _read_parquet(path: Path, source: str, batch_rows: int, stats: StageStats,
+def _read_parquet(path: Path | str, source: str, batch_rows: int, stats: StageStats,
                   text_field: str, name: str, id_field: str | None = "id") -> Iterator[pa.Table]:
     """Documents from a Parquet file; columns other than the base ones pass through unchanged.
 
@@ -577,7 +605,7 @@ def _read_parquet(path: Path, source: str, batch_rows: int, stats: StageStats,
     ``id_field`` becomes ``id`` (cast to string); rows without one get a stable generated id.
     """
     try:
-        pf = pq.ParquetFile(path)
+        pf = pq.ParquetFile(path if isinstance(path, Path) else fs.open_input(path))
     except Exception as exc:
         stats.docs_in += 1
         stats.errors[f"parquet_open:{type(exc).__name__}"] += 1

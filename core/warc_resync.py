@@ -37,13 +37,19 @@ class Damage:
     skipped_bytes: int
 
 
-def sniff(path: Path) -> ArchiveKind:
+def _open(path: Path | str) -> BinaryIO:
+    from core import fs
+
+    return open(path, "rb") if isinstance(path, Path) else fs.open_input(path)  # noqa: SIM115
+
+
+def sniff(path: Path | str) -> ArchiveKind:
     """What the file holds, from its first bytes: WARC (plain or gzip), ARC, or something else.
 
     ``gz_damaged`` is a gzip file whose first member does not decompress: the reader treats it as
     a WARC and resynchronises at the next member.
     """
-    with open(path, "rb") as fh:
+    with _open(path) as fh:
         head = fh.read(64 * 1024)
     if not head:
         return "empty"
@@ -137,7 +143,7 @@ def _is_padding(fh: BinaryIO, start: int) -> bool:
     return True
 
 
-def find_damage(path: Path, offset: int, last_record: int | None) -> Damage | None:
+def find_damage(path: Path | str, offset: int, last_record: int | None) -> Damage | None:
     """After the record reader stopped, the damaged region it stopped at (None: the file ended cleanly).
 
     ``offset`` is where this reading pass started; ``last_record`` the offset of the last record
@@ -145,8 +151,13 @@ def find_damage(path: Path, offset: int, last_record: int | None) -> Damage | No
     truncated file), the region starts at that member: the partial record was delivered, and the
     member still counts as damaged.
     """
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
+    if isinstance(path, Path):
+        size = path.stat().st_size
+    else:
+        from core import fs
+
+        size = fs.file_size(path)
+    with _open(path) as fh:
         start = offset
         if last_record is not None:
             end = member_end(fh, last_record)

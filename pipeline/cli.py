@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from core.fs import StorageError
 from core.io import is_no_space
 from core.runlock import RunDirBusy
 from pipeline.job import JobError
@@ -72,7 +73,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(json.dumps(run_kickoff(job, executor=args.executor), ensure_ascii=False))
         return 0
     result = run_job(job, executor=args.executor)
-    print(json.dumps({"run_dir": str(result.run_dir), "output": str(result.output_dir),
+    url = job.output_url  # a bucket run: name the objects, not the staging folder
+    output = f"{url}/{result.output_dir.relative_to(result.run_dir).as_posix()}" if url else str(result.output_dir)
+    print(json.dumps({"run_dir": url or str(result.run_dir), "output": output,
                       "docs_in": result.funnel["docs_in"], "docs_out": result.funnel["docs_out"],
                       "seconds": round(result.seconds, 1)}, ensure_ascii=False))
     return 0
@@ -96,8 +99,11 @@ def cmd_stage(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """Check every output of a run against its markers and the funnel; one line per problem."""
+    from core import fs
     from core.verify import verify_run
 
+    if fs.is_remote(args.run_dir):
+        return _verify_remote(args.run_dir)
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
         raise JobError(f"run dir {run_dir} is not a directory")
@@ -108,6 +114,34 @@ def cmd_verify(args: argparse.Namespace) -> int:
         log.error("%s: %d problems", run_dir, len(problems))
         return 1
     print(f"OK {run_dir}: every output matches its marker and the funnel balances")
+    return 0
+
+
+def _verify_remote(url: str) -> int:
+    """Verify a run directory on a bucket: download it whole into a temporary folder, then check
+    it as a local one (every object's bytes, not only its size and footer)."""
+    import tempfile
+
+    from core import fs
+    from core.verify import verify_run
+
+    base = url.rstrip("/") + "/"
+    try:
+        objects = fs.listdir(url)
+        if not objects:
+            raise JobError(f"run dir {url}: no objects there")
+        with tempfile.TemporaryDirectory(prefix="axk1-verify-") as tmp:
+            for u in objects:
+                fs.download(u, Path(tmp) / u[len(base):])
+            problems = verify_run(Path(tmp))
+    except fs.StorageError as exc:
+        raise JobError(str(exc)) from None
+    for p in problems:
+        print(f"DAMAGED {p}")
+    if problems:
+        log.error("%s: %d problems", url, len(problems))
+        return 1
+    print(f"OK {url}: every output matches its marker and the funnel balances")
     return 0
 
 
@@ -210,6 +244,7 @@ def _causes(exc: BaseException) -> list[BaseException]:
 
 #: Environment problems reported as one line: (test, message).
 _ONE_LINE: list[tuple[Callable[[BaseException], bool], Callable[[BaseException], str]]] = [
+    (lambda e: isinstance(e, StorageError), str),  # names the path or URL and the reason
     (is_no_space, lambda e: f"no space left on device writing {getattr(e, 'filename', None) or 'the output'}; "
                             "free space or point output_dir at a larger disk"),
     (lambda e: isinstance(e, (FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError,

@@ -10,6 +10,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from core import fs
 from core.cc_index import CCIndexSelect
 from core.config import JobError
 from core.limits import ReadLimits
@@ -122,12 +123,34 @@ class JobConfig(_Strict):
     def is_kickoff(self) -> bool:
         return self.tokenizer is not None
 
+    @model_validator(mode="after")
+    def _known_schemes(self) -> JobConfig:
+        for where, path in [("output_dir", self.output_dir),
+                            *((f"inputs[{i}].paths", p) for i, s in enumerate(self.inputs) for p in s.paths)]:
+            if fs.scheme(path) and not fs.is_remote(path):
+                raise ValueError(f"{where}: {path}: unsupported scheme {fs.scheme(path)}:// "
+                                 f"(use a local path, s3://, gs:// or https://)")
+        if fs.scheme(self.output_dir) in ("http", "https"):
+            raise ValueError(f"output_dir: {self.output_dir}: https:// is read-only; write to s3:// or gs://")
+        return self
+
     def resolve(self, path: str | Path) -> Path:
         p = Path(path).expanduser()
         return p if p.is_absolute() else (self.base_dir / p).resolve()
 
     @property
+    def output_url(self) -> str | None:
+        """The bucket URL of the run directory, or None when it is a local folder."""
+        return self.output_dir.rstrip("/") if fs.is_remote(self.output_dir) else None
+
+    @property
     def run_dir(self) -> Path:
+        """The local run directory: ``output_dir``, or for a bucket the staging folder the run is
+        built in and published from (``core.mirror``)."""
+        if self.output_url is not None:
+            from core.mirror import staging_dir
+
+            return staging_dir(self.output_url)
         return self.resolve(self.output_dir)
 
     def expand_inputs(self, ctx: RunContext | None = None) -> list[InputFile]:
@@ -160,6 +183,9 @@ class JobConfig(_Strict):
                     files.append(InputFile(path, "warc", source, spec.text_field, path.name, spec.id_field,
                                            self.reader))
                 continue
+            if any(fs.is_remote(p) for p in spec.paths):
+                files.extend(_remote_inputs(i, spec, source, self.reader))
+                continue
             matched: list[tuple[Path, str]] = []
             for pattern in spec.paths:
                 resolved = str(self.resolve(pattern))
@@ -176,7 +202,7 @@ class JobConfig(_Strict):
                 raise JobError(f"inputs[{i}]: no file matches {spec.paths}")
             files.extend(InputFile(p, spec.format, source, spec.text_field, Path(name).as_posix(),
                                    spec.id_field, self.reader) for p, name in matched)
-        seen: dict[tuple[str, str], Path] = {}
+        seen: dict[tuple[str, str], Path | str] = {}
         for f in files:
             other = seen.setdefault((f.source, f.name), f.path)
             if other != f.path:
@@ -184,6 +210,30 @@ class JobConfig(_Strict):
                                "their documents would share ids; give them different sources or match them "
                                "with one pattern from a common folder")
         return files
+
+
+def _remote_inputs(i: int, spec: InputSpec, source: str, limits: ReadLimits) -> list[InputFile]:
+    """Objects matching an input's URLs or URL globs (through ``core.fs``), named like local files:
+    below the fixed part of the pattern."""
+    matched: list[tuple[str, str]] = []
+    for pattern in spec.paths:
+        if not fs.is_remote(pattern):
+            raise JobError(f"inputs[{i}]: mix of local paths and URLs ({pattern}); give them as two inputs")
+        try:
+            found = fs.expand(pattern)
+        except fs.StorageError as exc:
+            raise JobError(f"inputs[{i}]: {exc}") from None
+        if glob.has_magic(pattern):
+            parts = pattern.split("/")
+            fixed = "/".join(next((parts[:k] for k, part in enumerate(parts) if glob.has_magic(part)), parts[:-1]))
+            matched.extend((u, u[len(fixed):].lstrip("/")) for u in found)
+        elif not found:
+            raise JobError(f"inputs[{i}]: input not found: {pattern}")
+        else:
+            matched.append((pattern, fs.basename(pattern)))
+    if not matched:
+        raise JobError(f"inputs[{i}]: no object matches {spec.paths}")
+    return [InputFile(u, spec.format, source, spec.text_field, name, spec.id_field, limits) for u, name in matched]
 
 
 def _fixed_root(pattern: str) -> str:

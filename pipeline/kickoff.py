@@ -22,9 +22,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from core import fs, mirror
 from core.io import read_json, stamp, write_json_atomic
 from core.runlock import run_lock
-from pipeline.job import JobConfig
+from pipeline.job import JobConfig, JobError
 from pipeline.runner import RunResult, check_run_dir, run_job
 
 log = logging.getLogger(__name__)
@@ -113,14 +114,30 @@ def pretrain_job(job: JobConfig, shards: Path, vocab_size: int) -> Any:
 
 def run_kickoff(job: JobConfig, executor: str | None = None) -> dict[str, Any]:
     """Run curation and every downstream step the job declares; return where each output is.
-    Holds the run directory's lock throughout (the curation run inside shares it)."""
+    Holds the run directory's lock throughout (the curation run inside shares it).
+
+    With ``output_dir`` on a bucket every step runs in the local staging folder; a finished step's
+    folder is uploaded (its ``_step.json`` last), and a rerun first fetches the steps the bucket
+    holds as finished, so it skips them as a local rerun would."""
     check_run_dir(job.run_dir)
     with run_lock(job.run_dir):
-        return _run_kickoff(job, executor)
+        try:
+            return _run_kickoff(job, executor)
+        except fs.StorageError as exc:
+            raise JobError(str(exc)) from None
 
 
 def _run_kickoff(job: JobConfig, executor: str | None) -> dict[str, Any]:
     result = run_job(job.model_copy(update={"report": False}), executor=executor)
+    url = job.output_url
+
+    def publish(step_dir: Path) -> None:
+        if url is not None:
+            mirror.publish_step(result.run_dir, url, step_dir)
+
+    if url is not None:
+        for name in ("tokenizer", "shards", "train"):
+            mirror.pull_step(result.run_dir, url, name)
     corpus = result.output_dir
     outputs: dict[str, Any] = {"run_dir": str(result.run_dir), "corpus": str(corpus)}
     upstream = corpus_stamp(result)
@@ -132,6 +149,7 @@ def _run_kickoff(job: JobConfig, executor: str | None) -> dict[str, Any]:
         upstream = stamp("tokenizer", cfg.model_dump(mode="json"), upstream)
         _run_step("tokenizer", tok_dir, upstream, [tok_dir / "tokenizer.json"], lambda: train_tokenizer(cfg))
         _evaluate_tokenizer(job, corpus, tok_dir, upstream)
+        publish(tok_dir)
         outputs["tokenizer"] = str(tok_dir)
         if job.pack is not None:
             from tokenizer.pack import pack
@@ -140,6 +158,7 @@ def _run_kickoff(job: JobConfig, executor: str | None) -> dict[str, Any]:
             shards = Path(pcfg.output_dir)
             upstream = stamp("pack", pcfg.model_dump(mode="json"), upstream)
             _run_step("pack", shards, upstream, [shards / "manifest.json"], lambda: pack(pcfg))
+            publish(shards)
             outputs["shards"] = str(shards)
             if job.pretrain is not None:
                 from tokenizer.api import load_tokenizer
@@ -151,12 +170,15 @@ def _run_kickoff(job: JobConfig, executor: str | None) -> dict[str, Any]:
                 # no clean: an interrupted run resumes from its last checkpoint
                 _run_step("pretrain", train_dir, want, [train_dir / "metrics.jsonl"],
                           lambda: _pretrain(job, pjob, want), clean=not _same_stamp_started(train_dir, want))
+                publish(train_dir)
                 outputs["train"] = str(train_dir)
     if job.report:
         from pipeline.report import build_report
 
         outputs["report"] = str(build_report(result.run_dir))
     write_json_atomic(outputs, result.run_dir / "kickoff.json")
+    if url is not None:
+        mirror.publish_tree(result.run_dir, url, ["kickoff.json", "report"])
     return outputs
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from core import fs, mirror
 from core.executors import make_context, run_global_segment, run_map_segment, segment_files
 from core.io import parquet_shards, read_json, stamp, write_json_atomic
 from core.readers import InputFile
@@ -77,12 +78,20 @@ def code_version() -> str:
 
 def run_job(job: JobConfig, executor: str | None = None) -> RunResult:
     """Execute every segment of ``job`` (resuming finished shards whose outputs verify) and write
-    funnel + manifest, holding the run directory's lock throughout."""
+    funnel + manifest, holding the run directory's lock throughout.
+
+    With ``output_dir`` on a bucket the run is built in a local staging folder and published as it
+    goes (``core.mirror``); the lock is on the staging folder, so two drivers on one machine are
+    refused, while two machines writing one bucket run directory are not detected.
+    """
     run_dir = job.run_dir
     check_run_dir(run_dir)
     with run_lock(run_dir):
         remove_stale_temp_files(run_dir)
-        return _run_locked(job, executor)
+        try:
+            return _run_locked(job, executor)
+        except fs.StorageError as exc:
+            raise JobError(str(exc)) from None
 
 
 def check_run_dir(run_dir: Path) -> None:
@@ -98,8 +107,12 @@ def check_run_dir(run_dir: Path) -> None:
 def _run_locked(job: JobConfig, executor: str | None) -> RunResult:
     t0 = time.perf_counter()
     run_dir = job.run_dir
+    url = job.output_url
     (run_dir / "job.yaml").write_text(
         yaml.safe_dump(job.model_dump(mode="json"), sort_keys=False, allow_unicode=True), encoding="utf-8")
+    if url is not None:
+        log.info("run directory %s, staged in %s", url, run_dir)
+        mirror.upload_file(run_dir / "job.yaml", run_dir, url)  # fails early on a missing bucket or no access
     kind = executor or job.executor
     ctx = make_context(kind, job.workers, job.seed, run_dir / "scratch", job.ray.address, job.ray.num_cpus)
     inputs = job.expand_inputs(ctx)
@@ -120,7 +133,11 @@ def _run_locked(job: JobConfig, executor: str | None) -> RunResult:
                             job.partition_by if last else None, upstream, length=10)
         seg_names.append(f"{k:02d}-{seg.label}-{upstream}")
     _remove_stale(run_dir, seg_names)
+    if url is not None:
+        mirror.pull(run_dir, url, seg_names)
     _invalidate_after_damage(run_dir, segments, seg_names, len(inputs))
+    if url is not None:  # segments recomputed from new upstream bytes leave the bucket too
+        mirror.remove_segments(url, [n for n in seg_names if not (run_dir / "stages" / n).exists()])
     for k, seg in enumerate(segments):
         seg_dir = run_dir / "stages" / seg_names[k]
         rejects_dir = run_dir / "rejects" / seg_dir.name if job.write_rejects else None
@@ -129,13 +146,14 @@ def _run_locked(job: JobConfig, executor: str | None) -> RunResult:
             last = k == len(segments) - 1
             shard_stats = run_map_segment(ctx, resolve_specs(seg.specs), inputs, seg_dir, rejects_dir, job.batch_rows,
                                           reads_raw_input=(k == 0), desc=f"{seg.label}",
-                                          partition_by=job.partition_by if last else None, root=run_dir)
+                                          partition_by=job.partition_by if last else None, root=run_dir,
+                                          mirror=url, sync=_puller(run_dir, url, seg_dir.name))
         else:
             name, cfg = seg.specs[0]
             stage = build_stage(name, cfg)
             assert isinstance(stage, GlobalStage)
-            shard_stats = run_global_segment(ctx, stage, [f.path for f in inputs], seg_dir, rejects_dir,
-                                             root=run_dir)
+            shard_stats = run_global_segment(ctx, stage, [Path(f.path) for f in inputs], seg_dir, rejects_dir,
+                                             root=run_dir, mirror=url)
         per_segment_stats.extend(merge_stage_lists(shard_stats))
         inputs = [InputFile(p, "parquet", "", "text", p.name) for p in parquet_shards(seg_dir)]
     seen: dict[str, int] = {}
@@ -150,15 +168,29 @@ def _run_locked(job: JobConfig, executor: str | None) -> RunResult:
         from pipeline.report import build_report
 
         build_report(run_dir)
+    if url is not None:
+        mirror.publish_tree(run_dir, url, ["funnel.json", "manifest.json", "report"])
+        mirror.prune(run_dir, url, ["stages", "rejects"])
     seconds = time.perf_counter() - t0
     log.info("job %s: %s -> %s documents in %.1f s; output %s", job.name, result_funnel["docs_in"],
              result_funnel["docs_out"], seconds, seg_dir)
     return RunResult(run_dir, seg_dir, result_funnel, seconds)
 
 
-def _file_identity(path: Path, run_dir: Path) -> list[Any]:
-    """What an input's contents are taken to be: path, size and mtime; files the run generated
-    itself (the embedded sample) are deterministic, so their place in the run and size suffice."""
+def _puller(run_dir: Path, url: str | None, segment: str) -> Any:
+    """After a map segment on a bucket: bring shards other machines published into staging."""
+    if url is None:
+        return None
+    return lambda: mirror.pull(run_dir, url, [segment], trust_staged=True)
+
+
+def _file_identity(path: Path | str, run_dir: Path) -> list[Any]:
+    """What an input's contents are taken to be: path, size and mtime (an object: URL, size and
+    its ETag, or mtime where the store has none); files the run generated itself (the embedded
+    sample) are deterministic, so their place in the run and size suffice."""
+    if isinstance(path, str) and fs.is_remote(path):
+        return fs.identity(path)
+    path = Path(path)
     st = path.stat()
     if path.resolve().is_relative_to(run_dir.resolve()):
         return [str(path.resolve().relative_to(run_dir.resolve())), st.st_size]
