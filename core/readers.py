@@ -230,22 +230,31 @@ def _clean_uri(uri: str | None) -> str | None:
     return uri
 
 
-def _iter_warc(path: Path | str, source: str, stats: StageStats, name: str,
-               max_body: int) -> Iterator[dict[str, Any]]:
-    """Read a WARC/WET with FastWARC; skip damaged gzip members and go on at the next one."""
+def _archive_kind(path: Path | str, stats: StageStats) -> str | None:
+    """What ``path`` holds (``sniff``), or None after counting why it cannot be read as an archive:
+    an ``open:<error>`` that names the exception, or ``not_warc`` for a file of something else."""
     try:
         kind = sniff(path)
     except OSError as exc:
         stats.docs_in += 1
         stats.errors[f"open:{type(exc).__name__}"] += 1
-        return
-    if kind == "arc":
-        yield from _iter_arc(path, source, stats, name, max_body)
-        return
+        return None
     if kind == "other":
         log.error("%s: not a WARC/ARC file (it does not start with a WARC or ARC header); nothing read", path)
         stats.docs_in += 1
         stats.errors["not_warc"] += 1
+        return None
+    return kind
+
+
+def _iter_warc(path: Path | str, source: str, stats: StageStats, name: str,
+               max_body: int) -> Iterator[dict[str, Any]]:
+    """Read a WARC/WET with FastWARC; skip damaged gzip members and go on at the next one."""
+    kind = _archive_kind(path, stats)
+    if kind is None:
+        return
+    if kind == "arc":
+        yield from _iter_arc(path, source, stats, name, max_body)
         return
     if kind == "warc":  # uncompressed: no members to resynchronise at
         yield from _fastwarc_pass(path, 0, source, stats, name, max_body, fallback=True)
@@ -368,16 +377,7 @@ def _charset_param(content_type: str | None) -> str | None:
 def _iter_arc_file(path: Path | str, source: str, stats: StageStats, name: str,
                    max_body: int) -> Iterator[dict[str, Any]]:
     """Read an ARC file (or a WARC named .arc); anything else is one ``not_warc`` error."""
-    try:
-        kind = sniff(path)
-    except OSError as exc:
-        stats.docs_in += 1
-        stats.errors[f"open:{type(exc).__name__}"] += 1
-        return
-    if kind == "other":
-        log.error("%s: not a WARC/ARC file (it does not start with a WARC or ARC header); nothing read", path)
-        stats.docs_in += 1
-        stats.errors["not_warc"] += 1
+    if _archive_kind(path, stats) is None:
         return
     yield from _iter_arc(path, source, stats, name, max_body)
 
