@@ -230,14 +230,19 @@ def _clean_uri(uri: str | None) -> str | None:
     return uri
 
 
+def _count_open_error(stats: StageStats, exc: OSError) -> None:
+    """An input that cannot be opened is one document in and one ``open:<error>`` error."""
+    stats.docs_in += 1
+    stats.errors[f"open:{type(exc).__name__}"] += 1
+
+
 def _archive_kind(path: Path | str, stats: StageStats) -> str | None:
     """What ``path`` holds (``sniff``), or None after counting why it cannot be read as an archive:
     an ``open:<error>`` that names the exception, or ``not_warc`` for a file of something else."""
     try:
         kind = sniff(path)
     except OSError as exc:
-        stats.docs_in += 1
-        stats.errors[f"open:{type(exc).__name__}"] += 1
+        _count_open_error(stats, exc)
         return None
     if kind == "other":
         log.error("%s: not a WARC/ARC file (it does not start with a WARC or ARC header); nothing read", path)
@@ -390,8 +395,7 @@ def _iter_arc(path: Path | str, source: str, stats: StageStats, name: str, max_b
     try:
         fh = _open_raw(path)
     except OSError as exc:
-        stats.docs_in += 1
-        stats.errors[f"open:{type(exc).__name__}"] += 1
+        _count_open_error(stats, exc)
         return
     try:
         it = iter(ArchiveIterator(fh, arc2warc=True))
@@ -506,8 +510,7 @@ def _iter_jsonl(path: Path | str, source: str, stats: StageStats, text_field: st
     try:
         fh = _open_binary(path)
     except OSError as exc:
-        stats.docs_in += 1
-        stats.errors[f"open:{type(exc).__name__}"] += 1
+        _count_open_error(stats, exc)
         return
     seen_ids: set[int] = set()
     with fh:

@@ -108,13 +108,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if not run_dir.is_dir():
         raise JobError(f"run dir {run_dir} is not a directory")
     problems = verify_run(run_dir)
-    for p in problems:
-        print(f"DAMAGED {p}")
-    if problems:
-        log.error("%s: %d problems", run_dir, len(problems))
-        return 1
-    print(f"OK {run_dir}: every output matches its marker and the funnel balances")
-    return 0
+    return _report_problems(str(run_dir), problems)
 
 
 def _verify_remote(url: str) -> int:
@@ -136,12 +130,17 @@ def _verify_remote(url: str) -> int:
             problems = verify_run(Path(tmp))
     except fs.StorageError as exc:
         raise JobError(str(exc)) from None
+    return _report_problems(url, problems)
+
+
+def _report_problems(where: str, problems: list) -> int:
+    """One ``DAMAGED`` line per problem; exit code 1 if there is any, else 0."""
     for p in problems:
         print(f"DAMAGED {p}")
     if problems:
-        log.error("%s: %d problems", url, len(problems))
+        log.error("%s: %d problems", where, len(problems))
         return 1
-    print(f"OK {url}: every output matches its marker and the funnel balances")
+    print(f"OK {where}: every output matches its marker and the funnel balances")
     return 0
 
 

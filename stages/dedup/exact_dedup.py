@@ -27,7 +27,7 @@ from core.stage import GlobalStage, RunContext, StageConfig
 from core.stats import StageStats
 from stages.dedup.hashing import U64
 from stages.dedup.idstore import IdWriter
-from stages.dedup.removal import ApplyTask, KeepRule, apply_shard, cluster_decisions, keep_attribute
+from stages.dedup.removal import KeepRule, apply_shard, apply_tasks, cluster_decisions, keep_attribute
 from stages.dedup.scratch import (
     DECISION_DTYPE,
     KEY_DTYPE,
@@ -187,13 +187,7 @@ class ExactDedup(GlobalStage):
                             desc="exact_dedup: keys")
             groups = ctx.map(group_partition_task, [(plan, p) for p in range(n_parts)],
                              desc="exact_dedup: groups")
-            tasks = [ApplyTask(stage=self.name, shard=i, input_path=str(p), output_path=str(output_dir / p.name),
-                               rejects_path=str(rejects_dir / p.name) if rejects_dir else None,
-                               decisions_dir=str(part_dir(work / "decisions", i)), reason=reason,
-                               count_column=cfg.count_column, batch_rows=cfg.batch_rows,
-                               ids_dir=str(work / "names"), cluster_column=cfg.cluster_id_column,
-                               representative_column=cfg.representative_column)
-                     for i, p in enumerate(inputs)]
+            tasks = apply_tasks(self.name, inputs, output_dir, rejects_dir, work, reason, cfg)
             results = ctx.map(apply_shard, tasks, desc="exact_dedup: apply")
         finally:
             if not cfg.keep_scratch:

@@ -42,8 +42,8 @@ from stages.dedup.phases import (
     signature_shard,
     verify_partition,
 )
-from stages.dedup.removal import ApplyTask, KeepRule, apply_shard
-from stages.dedup.scratch import part_dir, prepare_run
+from stages.dedup.removal import KeepRule, apply_shard, apply_tasks
+from stages.dedup.scratch import prepare_run
 from stages.dedup.shingles import ShingleSpec
 
 log = logging.getLogger(__name__)
@@ -177,14 +177,7 @@ class MinHashDedup(GlobalStage):
             cc_rounds = phases.run("components", components)
             sel = phases.run("select", lambda: ctx.map(
                 select_partition, [(plan, c) for c in parts], desc="minhash_dedup: select"))
-            tasks = [ApplyTask(stage=self.name, shard=i, input_path=str(p),
-                               output_path=str(output_dir / p.name),
-                               rejects_path=str(rejects_dir / p.name) if rejects_dir else None,
-                               decisions_dir=str(part_dir(work / "decisions", i)), reason="near_duplicate",
-                               count_column=cfg.count_column, batch_rows=cfg.batch_rows,
-                               ids_dir=str(work / "names"), cluster_column=cfg.cluster_id_column,
-                               representative_column=cfg.representative_column)
-                     for i, p in enumerate(inputs)]
+            tasks = apply_tasks(self.name, inputs, output_dir, rejects_dir, work, "near_duplicate", cfg)
             results = ctx.map(apply_shard, tasks, desc="minhash_dedup: apply")
             finished = True
         finally:  # an interrupted run keeps its finished phases for the next one

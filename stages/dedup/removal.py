@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -25,7 +25,7 @@ from core.stage import text_bytes
 from core.stats import StageStats
 from stages.dedup.hashing import key_row, key_shard
 from stages.dedup.idstore import lookup_ids
-from stages.dedup.scratch import DECISION_DTYPE, read_partition
+from stages.dedup.scratch import DECISION_DTYPE, part_dir, read_partition
 
 KeepRule = Literal["first", "longest", "score"]
 
@@ -113,6 +113,18 @@ class ApplyTask:
     ids_dir: str = ""
     cluster_column: str = "dup_cluster_id"
     representative_column: str = "dup_representative_id"
+
+
+def apply_tasks(stage: str, inputs: list[Path], output_dir: Path, rejects_dir: Path | None, work: Path,
+                reason: str, cfg: Any) -> list[ApplyTask]:
+    """One ``ApplyTask`` per input shard of a dedup run (``cfg``: the stage's config with its output
+    column names and batch size); outputs keep the input shard names."""
+    return [ApplyTask(stage=stage, shard=i, input_path=str(p), output_path=str(output_dir / p.name),
+                      rejects_path=str(rejects_dir / p.name) if rejects_dir else None,
+                      decisions_dir=str(part_dir(work / "decisions", i)), reason=reason,
+                      count_column=cfg.count_column, batch_rows=cfg.batch_rows, ids_dir=str(work / "names"),
+                      cluster_column=cfg.cluster_id_column, representative_column=cfg.representative_column)
+            for i, p in enumerate(inputs)]
 
 
 @dataclass
